@@ -1,0 +1,3 @@
+from mathdistill.cli import main
+
+raise SystemExit(main())

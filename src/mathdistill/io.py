@@ -1,0 +1,105 @@
+"""JSON/JSONL reading with file:line errors, and atomic writes (temp file + rename).
+
+    from mathdistill.io import read_jsonl, write_jsonl, read_records
+    write_jsonl("out.jsonl", [{"a": 1}])          # never leaves a half-written file
+    rows = read_jsonl("out.jsonl")                 # DataError("out.jsonl:3: ...") on bad input
+    problems = read_records("data.jsonl", Problem) # validates each line into a record
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file (and line where there is one)."""
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
+    """Open a temp file beside `path`; rename it over `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path, text: str) -> None:
+    with atomic_open(path) as f:
+        f.write(text)
+
+
+def write_json(path, obj: Any) -> None:
+    with atomic_open(path) as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def read_json(path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
+
+
+def write_jsonl(path, rows: Iterable[Any]) -> int:
+    """Write rows (dicts, or objects with .to_dict()) atomically; returns the row count."""
+    n = 0
+    with atomic_open(path) as f:
+        for row in rows:
+            if hasattr(row, "to_dict"):
+                row = row.to_dict()
+            f.write(json.dumps(row, ensure_ascii=False))
+            f.write("\n")
+            n += 1
+    return n
+
+
+def iter_jsonl(path) -> Iterator[tuple[int, Any]]:
+    """Yield (line_number, object) for each non-blank line; DataError names file:line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
+
+
+def read_jsonl(path) -> list[Any]:
+    return [obj for _, obj in iter_jsonl(path)]
+
+
+def read_records(path, cls: type[T]) -> list[T]:
+    """Read a JSONL file into records of `cls` (Problem, Rationale, Prediction)."""
+    out = []
+    for lineno, obj in iter_jsonl(path):
+        try:
+            out.append(cls.from_dict(obj))
+        except (TypeError, ValueError) as e:
+            raise DataError(f"{path}:{lineno}: {e}") from None
+    return out
