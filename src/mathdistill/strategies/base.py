@@ -140,7 +140,11 @@ class Strategy:
         raise NotImplementedError
 
     def answers(self, texts: list[str], **options) -> list[Result]:
-        """One Result per rationale text (extraction, execution or solving)."""
+        """One Result per rationale text (extraction, execution or solving).
+
+        `options` (e.g. timeout=) go to the executor for pot/eot; cot/l2m ignore them,
+        so callers can treat every strategy alike.
+        """
         raise NotImplementedError
 
     def answer(self, text: str, **options) -> Result:
