@@ -62,6 +62,7 @@ from mathdistill.strategies.extract import (
         ("Final Answer:\n66", 66),
         ("the final answer is 15 gallons * 8 pints / gallon = <<15*8=120>>120 pints", 120),
         ("The answer is unclear, but 4 + 4 = 8", 8),
+        ("The answer is 7, since x = 3 + 4", 7),
         # a marker without a number falls back to the next rule
         ("The answer is unclear.\n#### 8", 8),
         ("The answer is unclear. I think 4 + 4 makes 8 or 9", 9),

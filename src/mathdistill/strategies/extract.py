@@ -111,6 +111,7 @@ def normalize_number(s: str | float) -> float | None:
 
 
 _CLAUSE_END = re.compile(r"\n|\.(?=\s|$)")
+_CONTINUES = re.compile(r"\s*[-+*/\u00d7\u00f7]\s*[\d.($]")  # the number is an operand
 
 
 def _clause_value(text: str, start: int) -> float | None:
@@ -118,18 +119,19 @@ def _clause_value(text: str, start: int) -> float | None:
 
     The clause runs to the end of its sentence or line (the next line if the marker
     ends its line). Its value is the first number, or, if the clause holds an
-    equation ("3 * 20 = 60", "15 * 8 = <<15*8=120>>120"), the first number after its
-    last `=`.
+    equation ("3 * 20 = 60", "15 * 8 = <<15*8=120>>120"), the number right after its
+    last `=` unless that number is an operand of more arithmetic.
     """
     rest = text[start:]
     if rest.split("\n", 1)[0].strip() == "":  # "Final Answer:\n66"
         rest = rest.lstrip()
     end = _CLAUSE_END.search(rest)
     clause = rest[: end.start()] if end else rest
-    if "=" in clause:
-        after = find_numbers(clause[clause.rindex("=") + 1 :])
-        if after:
-            return after[0]
+    if "=" in clause:  # "5 + 6 = 11" -> 11, but not "7, since x = 3 + 4" -> 3
+        after = clause[clause.rindex("=") + 1 :]
+        m = _NUMBER_RE.search(after)
+        if m and not _CONTINUES.match(after, m.end()) and (value := _value(m)) is not None:
+            return value
     numbers = find_numbers(clause)
     return numbers[0] if numbers else None
 
