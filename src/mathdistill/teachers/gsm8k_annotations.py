@@ -28,26 +28,30 @@ from __future__ import annotations
 
 import ast
 import builtins
+import itertools
 import keyword
 import math
 import operator
 import re
 from decimal import Decimal, InvalidOperation
 
-ANNOTATION = re.compile(r"<<(.*?)>>", re.S)
+ANNOTATION = re.compile(r"<<(.*?)>>", re.DOTALL)
 SOCRATIC = re.compile(r"^(?P<q>[^\n]*?\?)\s*\*\*\s+(?P<s>.*)$")
 _NUMBER = re.compile(r"-?(?:\d+(?:,\d{3})+(?:\.\d*)?|\d+\.?\d*|\.\d+)")
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<op>\*\*|//|[-+*/()%]))")
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 # the expression just before an annotation: digits, operators, "$", and a standalone x
 _MATH_TAIL = re.compile(r"(?:[\d\s$=+\-*/×÷().,%^]|(?<![A-Za-z])[xX](?![A-Za-z]))*$")
-_STOP = frozenset(
-    """a an the of in on at to for and or but is are was were be been being so that this these
-    those it its he she they them his her hers their theirs we us our you your i me my will would
-    can could should which who whom with by from as than then there here has have had do does
-    did only just also into out up down over per if when after before because since therefore
-    thus means now already one x""".split()
-)
+_STOP = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "is", "are",
+    "was", "were", "be", "been", "being", "so", "that", "this", "these", "those", "it",
+    "its", "he", "she", "they", "them", "his", "her", "hers", "their", "theirs", "we", "us",
+    "our", "you", "your", "i", "me", "my", "will", "would", "can", "could", "should",
+    "which", "who", "whom", "with", "by", "from", "as", "than", "then", "there", "here",
+    "has", "have", "had", "do", "does", "did", "only", "just", "also", "into", "out", "up",
+    "down", "over", "per", "if", "when", "after", "before", "because", "since", "therefore",
+    "thus", "means", "now", "already", "one", "x"
+})
 _RESERVED = frozenset({"answer", "ans", "result", "e", "pi", "i", "j", "oo", "nan", "inf"})
 _MAX_POW = 64
 
@@ -211,7 +215,7 @@ def solution_lines(solution: str) -> list[str]:
 def _pieces(line: str, spans: list[tuple[int, int]]) -> list[str]:
     """Cut a line with several annotations into one text piece per annotation."""
     cuts = [0]
-    for (_, end), (nxt, _) in zip(spans, spans[1:]):
+    for (_, end), (nxt, _) in itertools.pairwise(spans):
         m = re.search(r"[.,;!?](\s|$)", line[end:nxt])
         if m:
             cuts.append(end + m.end())
@@ -219,7 +223,7 @@ def _pieces(line: str, spans: list[tuple[int, int]]) -> list[str]:
             head = _MATH_TAIL.sub("", line[:nxt])
             cuts.append(max(len(head), end))
     cuts.append(len(line))
-    return [ANNOTATION.sub("", line[a:b]).strip() for a, b in zip(cuts, cuts[1:])]
+    return [ANNOTATION.sub("", line[a:b]).strip() for a, b in itertools.pairwise(cuts)]
 
 
 def _chain(toks: list[tuple[str, str]], results: list[tuple[float, str]]) -> str:
