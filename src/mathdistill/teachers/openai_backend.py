@@ -1,0 +1,230 @@
+"""Teacher on any OpenAI-compatible endpoint (OpenAI, vLLM/SGLang/TGI/llama.cpp servers).
+
+    from mathdistill.teachers.openai_backend import OpenAITeacher
+    t = OpenAITeacher("meta-llama/Meta-Llama-3-70B-Instruct", base_url="http://gpu:8000/v1",
+                      mode="chat", temperature=0.7, concurrency=32, rate_limit=20)
+    rationales = t.generate(problems, "cot", n=4)
+    t.write_cost("results/teacher/openai/cot/cost.json")
+
+Config keys (besides those of backend.CompletionBackend): base_url (else $OPENAI_BASE_URL),
+api_key (else the variable named by api_key_env, default OPENAI_API_KEY; "EMPTY" for a
+local server), concurrency (requests in flight), rate_limit (requests/s, None = no limit),
+timeout (s per request), max_attempts, backoff_initial/backoff_max (s, exponential with
+jitter), max_retry_after (cap on a server's Retry-After, s), send_seed, max_stop (stop
+strings sent; OpenAI accepts 4), extra_body (e.g. {"top_k": 20} for vLLM).
+
+Retries (tenacity; the SDK's own are off): 408/409/429/5xx, timeouts, connection errors
+and malformed bodies; a 429/503 with Retry-After waits exactly that long. 401/403/404
+abort the run (TeacherError); other 4xx fail only that request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+from tenacity import (AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential,
+                      wait_random)
+
+from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError
+
+logger = logging.getLogger(__name__)
+
+KEY_HEADER = "X-Mathdistill-Key"
+
+
+class MalformedResponse(ValueError):
+    """The server answered 200 with a body that is not a usable completion."""
+
+
+# errors a request can end with; anything else is a bug and propagates
+EXPECTED = (openai.OpenAIError, MalformedResponse, json.JSONDecodeError, asyncio.TimeoutError)
+
+
+def error_kind(e: BaseException) -> str:
+    if isinstance(e, openai.APIStatusError):
+        return str(e.status_code)
+    if isinstance(e, (openai.APITimeoutError, asyncio.TimeoutError)):
+        return "timeout"
+    if isinstance(e, openai.APIConnectionError):
+        return "connection"
+    if isinstance(e, (MalformedResponse, json.JSONDecodeError, openai.APIResponseValidationError)):
+        return "malformed"
+    return type(e).__name__
+
+
+def is_retryable(e: BaseException) -> bool:
+    if isinstance(e, openai.APIStatusError):
+        return e.status_code in (408, 409, 429) or e.status_code >= 500
+    return isinstance(e, (openai.APIConnectionError, openai.APIResponseValidationError,
+                          asyncio.TimeoutError, MalformedResponse, json.JSONDecodeError))
+
+
+def is_fatal(e: BaseException) -> bool:
+    return isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError,
+                          openai.NotFoundError))
+
+
+def retry_after(e: BaseException | None) -> float | None:
+    """Seconds a 429/503 response asks us to wait (Retry-After / retry-after-ms), else None."""
+    headers = getattr(getattr(e, "response", None), "headers", None)
+    if headers is None:
+        return None
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    if (value := headers.get("retry-after")) is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        date = email.utils.parsedate_tz(value)
+        return max(email.utils.mktime_tz(date) - time.time(), 0.0) if date else None
+
+
+class OpenAITeacher(CompletionBackend):
+    name = "openai"
+
+    def __init__(self, model: str | None = None, *, base_url: str | None = None,
+                 api_key: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 concurrency: int = 8, rate_limit: float | None = None, timeout: float = 120.0,
+                 max_attempts: int = 6, backoff_initial: float = 1.0, backoff_max: float = 60.0,
+                 max_retry_after: float = 300.0, send_seed: bool = True, max_stop: int | None = 4,
+                 extra_body: dict | None = None, send_key_header: bool = True, **common):
+        model = model or os.environ.get("MATHDISTILL_TEACHER_MODEL")
+        self.supports_seed = send_seed
+        super().__init__(model, max_stop=max_stop, **common)
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        self.api_key = api_key or os.environ.get(api_key_env) or ("EMPTY" if self.base_url else None)
+        if not self.api_key:
+            raise TeacherError(f"openai teacher: no API key (set ${api_key_env} or config api_key; "
+                               "set base_url for a local server)")
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        self.concurrency, self.rate_limit, self.timeout = int(concurrency), rate_limit, float(timeout)
+        self.max_attempts, self.max_retry_after = int(max_attempts), float(max_retry_after)
+        self._backoff = (wait_exponential(multiplier=backoff_initial, max=backoff_max)
+                         + wait_random(0, backoff_initial))
+        self.extra_body, self.send_key_header = dict(extra_body or {}), send_key_header
+
+    def _params(self, prompt, samples, overrides):
+        p = super()._params(prompt, samples, overrides)
+        if self.extra_body:
+            p["extra_body"] = self.extra_body
+        return p
+
+    # ---- sync entry point ------------------------------------------------------------
+    def _execute(self, requests: list[Request], deliver) -> None:
+        coro = self._run(requests, deliver)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        with ThreadPoolExecutor(1) as ex:  # called from inside an event loop (notebooks)
+            return ex.submit(asyncio.run, coro).result()
+
+    async def _run(self, requests: list[Request], deliver) -> None:
+        client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0,
+                                    timeout=self.timeout)
+        limiter = None
+        if self.rate_limit:
+            from aiolimiter import AsyncLimiter
+            rate = float(self.rate_limit)
+            limiter = AsyncLimiter(1, 1 / rate) if rate < 1 else AsyncLimiter(rate, 1)
+        queue = list(reversed(requests))
+
+        async def worker():
+            while queue:
+                await self._one(client, queue.pop(), deliver, limiter)
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(min(self.concurrency, len(requests))):
+                    tg.create_task(worker())
+        except* TeacherError as eg:
+            raise eg.exceptions[0] from None
+        finally:
+            await client.close()
+
+    # ---- one request, with retries ---------------------------------------------------
+    def _wait(self, state) -> float:
+        ra = retry_after(state.outcome.exception())
+        return min(ra, self.max_retry_after) if ra is not None else self._backoff(state)
+
+    def _before_sleep(self, state) -> None:
+        e = state.outcome.exception()
+        self.meter.retries += 1
+        logger.info("openai: retry %d after %s (%s) in %.2fs", state.attempt_number,
+                    error_kind(e), str(e)[:120], state.next_action.sleep)
+
+    async def _one(self, client, req: Request, deliver, limiter) -> None:
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self.max_attempts), wait=self._wait,
+                    retry=retry_if_exception(is_retryable), before_sleep=self._before_sleep,
+                    reraise=True):
+                with attempt:
+                    attempts += 1
+                    try:
+                        result = await self._call(client, req, limiter)
+                    except Exception as e:
+                        self.meter.errors[error_kind(e)] += 1
+                        raise
+        except EXPECTED as e:
+            if is_fatal(e):
+                raise TeacherError(f"openai teacher: {error_kind(e)} from {self.base_url or 'api.openai.com'}"
+                                   f" for model {self.model!r}: {e}") from e
+            deliver(req, error=f"{error_kind(e)}: {str(e)[:300]}", attempts=attempts)
+            return
+        deliver(req, result=result, attempts=attempts)
+
+    async def _call(self, client, req: Request, limiter) -> dict:
+        if limiter is not None:
+            await limiter.acquire()
+        self.meter.requests += 1
+        p = req.params
+        kwargs = {"model": self.model, "temperature": p["temperature"], "top_p": p["top_p"],
+                  "max_tokens": p["max_tokens"]}
+        if p.get("stop"):
+            kwargs["stop"] = list(p["stop"])
+        if "seed" in p:
+            kwargs["seed"] = p["seed"]
+        if len(req.samples) > 1:
+            kwargs["n"] = len(req.samples)
+        if p.get("extra_body"):
+            kwargs["extra_body"] = p["extra_body"]
+        if self.send_key_header:
+            kwargs["extra_headers"] = {KEY_HEADER: req.key}
+        if self.mode == "chat":
+            resp = await client.chat.completions.create(messages=req.payload["messages"], **kwargs)
+        else:
+            resp = await client.completions.create(prompt=req.payload["prompt"], **kwargs)
+        return self._result(resp, len(req.samples))
+
+    def _result(self, resp, n: int) -> dict:
+        choices = getattr(resp, "choices", None)
+        if not isinstance(choices, list) or len(choices) != n:
+            raise MalformedResponse(f"expected {n} choice(s), got {type(resp).__name__} "
+                                    f"with choices={str(choices)[:80]}")
+        out = []
+        for c in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
+            if self.mode == "chat":
+                text = getattr(getattr(c, "message", None), "content", None)
+            else:
+                text = getattr(c, "text", None)
+            if not isinstance(text, str):
+                raise MalformedResponse(f"choice without text: {str(c)[:80]}")
+            out.append({"text": text, "finish_reason": getattr(c, "finish_reason", None)})
+        usage = getattr(resp, "usage", None)
+        return {"choices": out, "model": getattr(resp, "model", None),
+                "usage": {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+                          "completion_tokens": getattr(usage, "completion_tokens", None)}}
