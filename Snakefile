@@ -1,0 +1,41 @@
+# mathdistill: distil math reasoning from a teacher LLM into small students.
+#   snakemake --cores 2            # the embedded default (config/config.yaml), tables in results/tables/
+#   snakemake -n                   # dry run: the jobs that would run
+# DAG: prepare_data -> teacher_generate -> filter_rationales -> build_round -> train
+#      -> predict (per eval set) -> evaluate -> tables   (+ build_student for tiny-* students)
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("8.20")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+# Scripts import the library from this checkout (no install needed inside rule envs).
+_paths = [os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")]
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in _paths if p))
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/teacher.smk"
+include: "rules/students.smk"
+include: "rules/methods.smk"
+include: "rules/train.smk"
+include: "rules/predict.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.tables.output,
+
+
+onsuccess:
+    print_tables(rules.tables.output)

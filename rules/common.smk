@@ -1,0 +1,201 @@
+# The grid (methods x students x rounds x eval sets), config helpers, library-source
+# inputs, get_* input functions and the one wildcard_constraints block.
+import copy
+import os
+import re
+from pathlib import Path
+
+STRATEGIES = ("cot", "pot", "eot", "l2m")
+R = config["results_dir"].rstrip("/")
+TEACHER = config["teacher"]["name"]
+METHODS = config["methods"]
+STUDENTS = config["students"]
+EVAL_SETS = config["eval_sets"]
+
+
+def _merge(base, over):
+    """Deep merge of two config dicts (over wins); inputs are not modified."""
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def method_students(m):
+    """The students a method trains (default: all)."""
+    names = METHODS[m].get("students") or list(STUDENTS)
+    unknown = sorted(set(names) - set(STUDENTS))
+    if unknown:
+        raise ValueError(f"config: methods.{m}.students names unknown student(s) {unknown}")
+    return names
+
+
+def rounds(m):
+    return list(range(METHODS[m].get("rounds", 1)))
+
+
+def used_strategies():
+    """Every strategy some method uses (the teacher annotates these)."""
+    return sorted({s for cfg in METHODS.values() for s in cfg["strategies"]},
+                  key=STRATEGIES.index)
+
+
+def eval_strategy(m):
+    return METHODS[m].get("eval_strategy") or METHODS[m]["strategies"][0]
+
+
+def is_tiny(student):
+    return STUDENTS[student]["model"].startswith("tiny-")
+
+
+def student_train(m, student):
+    """The student's train params with the method's overrides (params of the train rule)."""
+    cfg = STUDENTS[student]
+    train = _merge(cfg.get("train", {}), METHODS[m].get("train", {}))
+    train.setdefault("seed", config["seed"])
+    return {"model": cfg["model"], "finetune": cfg.get("finetune", "full"),
+            "lora": cfg.get("lora", {}), "train": train}
+
+
+def student_generation(m, student):
+    return _merge(STUDENTS[student].get("generation", {}), METHODS[m].get("generation", {}))
+
+
+def res(stage, key):
+    """Resource `key` of a stage: config resources.<stage>.<key>, else resources.default."""
+    table = config.get("resources", {})
+    defaults = {"threads": 1, "mem_mb": 2000, "runtime": 60, "gpu": 0}
+    return table.get(stage, {}).get(key, table.get("default", {}).get(key, defaults[key]))
+
+
+def loader(name):
+    """The loader spec of a prepared data set ("train" is the train set)."""
+    spec = config["train_set"] if name == "train" else EVAL_SETS[name]
+    return {"dataset": spec["dataset"], "split": spec["split"], "limit": spec.get("limit"),
+            "options": spec.get("options", {}), "data_dir": config.get("data_dir")}
+
+
+# ---- library sources as inputs: editing a module reruns exactly the jobs that use it.
+# Snakemake tracks only the rule's own script, so each rule lists the .py files it runs.
+SRC = Path(workflow.basedir) / "src" / "mathdistill"
+
+
+def _rel(p):
+    return os.path.relpath(p)
+
+
+def lib(*names, exclude=()):
+    """The .py files of library modules/packages, e.g. lib("io", "students") (sorted)."""
+    files = set()
+    for name in names:
+        path = SRC / name
+        if path.is_dir():
+            files.update(path.rglob("*.py"))
+        elif path.with_suffix(".py").is_file():
+            files.add(path.with_suffix(".py"))
+        else:
+            raise ValueError(f"rules/common.smk: no library module {path}(.py)")
+    drop = {SRC / e for e in exclude}
+    return sorted(_rel(f) for f in files if f not in drop)
+
+
+BASE_LIB = ("__init__", "io", "records")
+
+
+def stage_lib(*stages):
+    """The shared base modules + mathdistill.stages.<stage> modules."""
+    return lib(*BASE_LIB, "stages/__init__", *(f"stages/{s}" for s in stages))
+
+
+def union(*lists):
+    return sorted(set().union(*lists))
+
+
+def strategy_lib(strategy):
+    """Sources that decide a strategy's behaviour: the shared strategy code, its own module
+    and (pot/eot) the sandbox; the other strategies' modules are left out."""
+    others = [f"strategies/{s}.py" for s in STRATEGIES if s != strategy]
+    execution = []
+    if strategy in ("pot", "eot"):
+        execution = lib("execution", exclude=[] if strategy == "eot" else ["execution/equations.py"])
+    else:
+        execution = lib("execution/__init__", "execution/result")
+    return sorted(set(lib(*BASE_LIB, "strategies", exclude=others) + execution))
+
+
+def teacher_lib(strategy):
+    """The teacher package (other backends' modules left out) + the strategy's sources."""
+    backend = {"annotated": "annotated", "openai": "openai_backend"}.get(TEACHER, TEACHER)
+    pkg = SRC / "teachers"
+    others = [f"teachers/{p.name}" for p in pkg.glob("*.py")
+              if p.stem in ("annotated", "openai_backend", "vllm_backend", "hf_backend",
+                            "fake_server") and p.stem != backend]
+    return sorted(set(lib("teachers", exclude=others) + strategy_lib(strategy)))
+
+
+def method_lib(m):
+    """The method's data rule (mathdistill.methods.<type>) + its strategies' prompt code."""
+    files = lib(*BASE_LIB, "methods/__init__", f"methods/{METHODS[m]['type']}")
+    for s in METHODS[m]["strategies"]:
+        files += strategy_lib(s)
+    return sorted(set(files))
+
+
+# ---- paths
+def round_dir(w):
+    return f"{R}/{w.method}/{w.student}/round{w.round}"
+
+
+def get_base_model(w):
+    """The built tiny student (a rule output), or nothing for a hub model id/path."""
+    return {"base": f"{R}/students/{w.student}/base"} if is_tiny(w.student) else {}
+
+
+def get_filtered(w):
+    """The teacher's filtered rationales for every strategy of the method."""
+    return [f"{R}/teacher/{TEACHER}/{s}/filtered.jsonl" for s in METHODS[w.method]["strategies"]]
+
+
+def get_round_inputs(w):
+    """Inputs of build_round: per method type (later types add the round r-1 checkpoint)."""
+    kind = METHODS[w.method]["type"]
+    if kind == "single":
+        if int(w.round) != 0:
+            raise ValueError(f"method {w.method}: type 'single' has one round (round0 only)")
+        return {"rationales": get_filtered(w)}
+    raise ValueError(f"method {w.method}: unknown type {kind!r}")
+
+
+def all_metrics():
+    return [f"{R}/{m}/{st}/round{r}/metrics/{d}.json"
+            for m in METHODS for st in method_students(m) for r in rounds(m) for d in EVAL_SETS]
+
+
+def all_filter_stats():
+    return [f"{R}/teacher/{TEACHER}/{s}/filter_stats.json" for s in used_strategies()]
+
+
+def all_train_logs():
+    return [f"{R}/{m}/{st}/round{r}/train_log.json"
+            for m in METHODS for st in method_students(m) for r in rounds(m)]
+
+
+def _alt(names):
+    return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+
+
+wildcard_constraints:
+    method=_alt(METHODS),
+    student=_alt(STUDENTS),
+    dataset=_alt(list(EVAL_SETS) + ["train"]),
+    strategy=_alt(STRATEGIES),
+    teacher=_alt([TEACHER]),
+    round=r"\d+",
+
+
+def print_tables(paths):
+    """Print the Markdown tables (called when the run succeeds)."""
+    for path in paths:
+        if path.endswith(".md") and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                print(f"\n{f.read()}")

@@ -1,0 +1,26 @@
+# Stage 8: comparison tables (Markdown + CSV): method x dataset accuracy, teacher drop
+# rates per strategy, and training loss per run.
+
+
+rule tables:
+    input:
+        metrics=all_metrics(),
+        filter_stats=all_filter_stats(),
+        train_logs=all_train_logs(),
+        src=lib(*BASE_LIB, "stages/__init__", "report"),
+    output:
+        f"{R}/tables/accuracy.md",
+        f"{R}/tables/accuracy.csv",
+        f"{R}/tables/teacher.md",
+        f"{R}/tables/teacher.csv",
+        f"{R}/tables/training.md",
+        f"{R}/tables/training.csv",
+    params:
+        outdir=lambda w, output: os.path.dirname(output[0]),
+    log:
+        f"{R}/logs/tables.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    script:
+        "../workflow/scripts/tables.py"

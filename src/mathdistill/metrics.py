@@ -1,0 +1,65 @@
+"""Scoring: Prediction records -> a metrics dict (accuracy, n, per-strategy, error counts).
+
+    from mathdistill.metrics import compute, evaluate_file
+    m = compute(predictions)
+    # {"accuracy": 0.5, "n": 4, "correct": 2, "answered": 3,
+    #  "by_strategy": {"pot": {"n": 4, "correct": 2, "accuracy": 0.5}},
+    #  "strategy_share": {"pot": 1.0}, "errors": {"wrong_answer": 1, "syntax": 1}}
+    evaluate_file("predictions/gsm8k.jsonl", "metrics/gsm8k.json",
+                  meta={"method": "potd", "student": "tiny-t5", "round": 0, "dataset": "gsm8k"})
+
+One prediction per problem is expected (a duplicate id is a DataError naming the file).
+`errors` counts the incorrect predictions by kind: the executor's error ("syntax",
+"timeout", "no_answer", ...) or "wrong_answer" when an answer was found but is wrong.
+Accuracy of an empty set is None (JSON null), never a made-up number.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+
+from mathdistill.io import DataError, read_records, write_json
+from mathdistill.records import Prediction
+
+__all__ = ["compute", "evaluate_file"]
+
+
+def _acc(correct: int, n: int) -> float | None:
+    return correct / n if n else None
+
+
+def compute(predictions: Sequence[Prediction]) -> dict:
+    """Accuracy, counts, per-strategy accuracy and share, and error kinds."""
+    n = len(predictions)
+    correct = sum(1 for p in predictions if p.correct)
+    groups: dict[str, list[Prediction]] = defaultdict(list)
+    for p in predictions:
+        groups[p.strategy].append(p)
+    by_strategy = {}
+    for s, ps in sorted(groups.items()):
+        c = sum(1 for p in ps if p.correct)
+        by_strategy[s] = {"n": len(ps), "correct": c, "accuracy": _acc(c, len(ps))}
+    errors = Counter(p.error or "wrong_answer" for p in predictions if not p.correct)
+    return {
+        "accuracy": _acc(correct, n),
+        "n": n,
+        "correct": correct,
+        "answered": sum(1 for p in predictions if p.pred is not None),
+        "by_strategy": by_strategy,
+        "strategy_share": {s: len(ps) / n for s, ps in sorted(groups.items())},
+        "errors": dict(sorted(errors.items())),
+    }
+
+
+def evaluate_file(predictions_path, out, meta: Mapping | None = None) -> dict:
+    """Read predictions JSONL, compute metrics, add `meta` (method, student, ...), write JSON."""
+    predictions = read_records(predictions_path, Prediction)
+    ids = Counter(p.id for p in predictions)
+    dup = [i for i, c in ids.items() if c > 1]
+    if dup:
+        raise DataError(f"{predictions_path}: {len(dup)} problem id(s) predicted more than "
+                        f"once, e.g. {dup[0]!r}")
+    metrics = {**dict(meta or {}), **compute(predictions)}
+    write_json(out, metrics)
+    return metrics

@@ -1,0 +1,118 @@
+"""Comparison tables from metrics, teacher filter statistics and training logs (Markdown + CSV).
+
+    from mathdistill.report import write_tables
+    texts = write_tables(metrics_files, filter_stats_files, train_log_files, "results/tables")
+    print(texts["accuracy"])     # Markdown; CSVs beside: accuracy.csv, teacher.csv, training.csv
+
+Tables:
+- accuracy: one row per (method, student, round), one column per data set (accuracy in %),
+  plus `mean` (unweighted over the data sets of that row); the n per data set is listed under it.
+- teacher: per (teacher, strategy): rationales generated, kept, dropped, drop rate, reasons.
+- training: per (method, student, round): examples, steps, first / final training loss, time.
+A missing value is an empty CSV cell and "-" in Markdown, never a number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mathdistill.io import DataError, read_json, write_text
+
+__all__ = ["accuracy_table", "markdown", "teacher_table", "training_table", "write_tables"]
+
+KEYS = ["method", "student", "round"]
+
+
+def _need(d: dict, keys, path) -> None:
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise DataError(f"{path}: missing field(s) {', '.join(missing)}")
+
+
+def accuracy_table(metrics: Sequence[dict]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(table, n per data set): rows method/student/round(/strategy), columns data sets in %."""
+    rows, sizes = {}, {}
+    for m in metrics:
+        key = tuple(m[k] for k in KEYS)
+        row = rows.setdefault(key, dict(zip(KEYS, key)))
+        if m.get("by_strategy"):
+            row["strategy"] = "+".join(sorted(m["by_strategy"]))
+        acc = m.get("accuracy")
+        row[m["dataset"]] = None if acc is None else 100.0 * acc
+        sizes[m["dataset"]] = max(sizes.get(m["dataset"], 0), m.get("n", 0))
+    datasets = list(dict.fromkeys(m["dataset"] for m in metrics))
+    df = pd.DataFrame(list(rows.values()), columns=KEYS + ["strategy"] + datasets)
+    if datasets:
+        df["mean"] = df[datasets].mean(axis=1, skipna=False)
+    return df.sort_values(KEYS, kind="stable").reset_index(drop=True), sizes
+
+
+def teacher_table(stats: Sequence[dict]) -> pd.DataFrame:
+    """One row per (teacher, strategy) with the filter's kept/dropped counts and reasons."""
+    rows = []
+    for s in stats:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.get("by_error", {}).items(),
+                                                         key=lambda kv: -kv[1]))
+        rows.append({"teacher": s.get("teacher"), "strategy": s.get("strategy"),
+                     "total": s["total"], "kept": s["kept"], "dropped": s["dropped"],
+                     "drop_rate": 100.0 * s["drop_rate"], "reasons": reasons})
+    df = pd.DataFrame(rows, columns=["teacher", "strategy", "total", "kept", "dropped",
+                                     "drop_rate", "reasons"])
+    return df.sort_values(["teacher", "strategy"], kind="stable").reset_index(drop=True)
+
+
+def training_table(logs: Sequence[dict]) -> pd.DataFrame:
+    cols = KEYS + ["examples", "epochs", "steps", "first_loss", "final_loss", "seconds"]
+    df = pd.DataFrame([{c: log.get(c) for c in cols} for log in logs], columns=cols)
+    return df.sort_values(KEYS, kind="stable").reset_index(drop=True)
+
+
+def _cell(v, digits: int) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def markdown(df: pd.DataFrame, digits: int = 1) -> str:
+    """A GitHub Markdown table; floats with `digits` decimals, missing values as "-"."""
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |",
+             "|" + "|".join(" --- " for _ in df.columns) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v, digits) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _read_all(paths, keys) -> list[dict]:
+    out = []
+    for p in paths:
+        d = read_json(p)
+        _need(d, keys, p)
+        out.append(d)
+    return out
+
+
+def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
+                 train_log_files: Sequence, outdir) -> dict[str, str]:
+    """Write accuracy/teacher/training tables as .md and .csv in `outdir`; returns the Markdown."""
+    outdir = Path(outdir)
+    acc, sizes = accuracy_table(_read_all(metrics_files, KEYS + ["dataset", "accuracy", "n"]))
+    teacher = teacher_table(_read_all(filter_stats_files, ["total", "kept", "dropped",
+                                                            "drop_rate"]))
+    training = training_table(_read_all(train_log_files, KEYS))
+    n_line = ", ".join(f"{d} {n}" for d, n in sizes.items())
+    texts = {
+        "accuracy": "# Accuracy (%)\n\n" + markdown(acc) + f"\nProblems per data set: {n_line}.\n",
+        "teacher": "# Teacher rationales kept by the filter\n\n" + markdown(teacher)
+                   + "\ndrop_rate in %; reasons: why rationales were dropped.\n",
+        "training": "# Training\n\n" + markdown(training, digits=3),
+    }
+    for name, df in (("accuracy", acc), ("teacher", teacher), ("training", training)):
+        write_text(outdir / f"{name}.md", texts[name])
+        write_text(outdir / f"{name}.csv", df.to_csv(index=False))
+    return texts

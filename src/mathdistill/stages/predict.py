@@ -1,0 +1,1 @@
+"""Stage predict (placeholder until mathdistill.students lands)."""

@@ -1,0 +1,1 @@
+"""Stages build_student and train (placeholder until mathdistill.students lands)."""

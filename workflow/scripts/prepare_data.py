@@ -1,0 +1,7 @@
+"""Rule prepare_data: load one data set split -> Problem JSONL."""
+# ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
+from mathdistill.stages import log_to
+from mathdistill.stages.data import prepare
+
+with log_to(snakemake.log[0]):
+    prepare(snakemake.params.spec, snakemake.output[0])

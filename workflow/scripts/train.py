@@ -1,0 +1,11 @@
+"""Rule train: fine-tune the student on the round's examples; write a loss log."""
+# ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
+from mathdistill.stages import log_to
+from mathdistill.stages.students import train
+
+with log_to(snakemake.log[0]):
+    w = snakemake.wildcards
+    base = snakemake.input.get("base") or snakemake.params.cfg["model"]
+    train(base, snakemake.input.examples, snakemake.output.checkpoint,
+          snakemake.output.log_json, snakemake.params.cfg, threads=snakemake.threads,
+          meta={"method": w.method, "student": w.student, "round": int(w.round)})
