@@ -184,6 +184,8 @@ def test_is_correct_non_integral_gold_uses_tolerance():
         ("It is (e).", ["bank", "store", "park"], None),  # no such choice, no choice text
         ("People keep money in a bank.", ["bank", "store", "park"], "a"),
         ("", ["bank"], None),
+        ("I pick (c), the park", [""] * 5, "c"),  # letters only, no choice texts
+        ("I pick the park", [""] * 5, None),
     ],
 )
 def test_extract_label(text, choices, expected):

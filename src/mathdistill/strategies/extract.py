@@ -242,8 +242,10 @@ def extract_label(text: str | None, choices: list[str] | None = None) -> str | N
     if choices:  # fall back to the choice text mentioned last
         best, best_pos = None, -1
         for letter, choice in zip(letters, choices):
+            if not choice.strip():
+                continue
             hits = list(re.finditer(rf"\b{re.escape(choice.strip())}\b", text, re.IGNORECASE))
-            if choice.strip() and hits and hits[-1].start() > best_pos:
+            if hits and hits[-1].start() > best_pos:
                 best, best_pos = letter, hits[-1].start()
         return best
     return None
