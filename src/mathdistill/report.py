@@ -47,6 +47,7 @@ def accuracy_table(metrics: Sequence[dict]) -> tuple[pd.DataFrame, dict[str, int
     datasets = list(dict.fromkeys(m["dataset"] for m in metrics))
     df = pd.DataFrame(list(rows.values()), columns=KEYS + ["strategy"] + datasets)
     if datasets:
+        df[datasets] = df[datasets].astype(float)
         df["mean"] = df[datasets].mean(axis=1, skipna=False)
     return df.sort_values(KEYS, kind="stable").reset_index(drop=True), sizes
 

@@ -1,0 +1,62 @@
+"""report: tables from hand-made metrics, filter stats and training logs."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from mathdistill.io import DataError, write_json
+from mathdistill.report import accuracy_table, markdown, write_tables
+
+
+def metric(method, dataset, acc, n=10, strategy="pot"):
+    return {"method": method, "student": "tiny", "round": 0, "dataset": dataset,
+            "accuracy": acc, "n": n, "by_strategy": {strategy: {}}}
+
+
+def test_accuracy_table_rows_columns_and_mean():
+    df, sizes = accuracy_table([metric("potd", "a", 0.5), metric("potd", "b", 0.25),
+                                metric("cotd", "a", 0.1, strategy="cot"),
+                                metric("cotd", "b", 0.3, n=20, strategy="cot")])
+    assert list(df.columns) == ["method", "student", "round", "strategy", "a", "b", "mean"]
+    assert list(df["method"]) == ["cotd", "potd"]
+    potd = df[df.method == "potd"].iloc[0]
+    assert potd["a"] == pytest.approx(50.0) and potd["mean"] == pytest.approx(37.5)
+    assert df[df.method == "cotd"].iloc[0]["strategy"] == "cot"
+    assert sizes == {"a": 10, "b": 20}
+
+
+def test_missing_accuracy_is_not_a_number():
+    df, _ = accuracy_table([metric("potd", "a", None, n=0), metric("potd", "b", 0.5)])
+    assert math.isnan(df.loc[0, "a"]) and math.isnan(df.loc[0, "mean"])
+    assert "| - |" in markdown(df[["a"]])
+
+
+def test_write_tables_md_and_csv(tmp_path):
+    files = []
+    for i, (m, d, a) in enumerate([("potd", "syn", 0.4), ("potd", "gsm8k", 0.05),
+                                   ("cotd", "syn", 0.2), ("cotd", "gsm8k", 0.0)]):
+        files.append(tmp_path / f"m{i}.json")
+        write_json(files[-1], metric(m, d, a))
+    stats = tmp_path / "s.json"
+    write_json(stats, {"teacher": "annotated", "strategy": "pot", "total": 10, "kept": 9,
+                       "dropped": 1, "drop_rate": 0.1, "by_error": {"syntax": 1}})
+    logs = [tmp_path / "t.json"]
+    write_json(logs[0], {"method": "potd", "student": "tiny", "round": 0, "examples": 9,
+                         "first_loss": 5.0, "final_loss": 1.25, "seconds": 3.0})
+    texts = write_tables(files, [stats], logs, tmp_path / "tables")
+    acc = pd.read_csv(tmp_path / "tables" / "accuracy.csv")
+    assert acc.set_index("method").loc["potd", "syn"] == pytest.approx(40.0)
+    assert "| potd | tiny | 0 | pot | 40.0 | 5.0 | 22.5 |" in texts["accuracy"]
+    teacher = pd.read_csv(tmp_path / "tables" / "teacher.csv")
+    assert teacher.loc[0, "drop_rate"] == pytest.approx(10.0)
+    assert "syntax 1" in (tmp_path / "tables" / "teacher.md").read_text()
+    training = pd.read_csv(tmp_path / "tables" / "training.csv")
+    assert training.loc[0, "final_loss"] == pytest.approx(1.25)
+
+
+def test_write_tables_names_file_with_missing_field(tmp_path):
+    bad = tmp_path / "bad.json"
+    write_json(bad, {"method": "potd"})
+    with pytest.raises(DataError, match="bad.json: missing field"):
+        write_tables([bad], [], [], tmp_path / "tables")
