@@ -99,7 +99,8 @@ def test_missing_file(tmp_path, capsys):
 
 def test_malformed_lines_name_file_and_line(tmp_path, capsys):
     bad_json = tmp_path / "bad.jsonl"
-    bad_json.write_text('{"id": "a", "text": "x"}\n{"id": \n')
+    good = {"id": "a", "question": "?", "answer": 1, "strategy": "cot", "text": "1"}
+    bad_json.write_text(json.dumps(good) + '\n{"id": \n')
     err = _error(capsys, "filter", "--in", bad_json, "--out", tmp_path / "o.jsonl")
     assert f"{bad_json}:2:" in err
 
@@ -132,3 +133,15 @@ def test_bad_names(tmp_path, capsys):
     assert main(["teach", "--strategy", "tot", "--problems", str(problems),
                  "--out", "x"]) == 2  # argparse usage error
     assert main(["frobnicate"]) == 2
+
+
+def test_prepare_bad_options(tmp_path, capsys):
+    out = tmp_path / "o.jsonl"
+    assert "unknown dataset 'nope'" in _error(capsys, "prepare", "--dataset", "nope",
+                                              "--split", "test", "--out", out)
+    assert "synthetic" in _error(capsys, "prepare", "--dataset", "gsm8k", "--split", "test",
+                                 "--out", out, "--n", 3)
+    _error(capsys, "prepare", "--dataset", "gsm8k", "--split", "validation", "--out", out)
+    _error(capsys, "prepare", "--dataset", "synthetic", "--split", "train", "--out", out,
+           "--n", 3, "--min-steps", 0)
+    assert not out.exists()

@@ -49,7 +49,7 @@ def _add_prepare(sub) -> None:
     g.add_argument("--seed", type=int)
     g.add_argument("--min-steps", type=int)
     g.add_argument("--max-steps", type=int)
-    g.add_argument("--difficulty")
+    g.add_argument("--difficulty", type=int, help="1, 2, 3, ... (bigger numbers, more steps)")
     p.set_defaults(func=cmd_prepare)
 
 
@@ -58,8 +58,19 @@ def cmd_prepare(args) -> int:
 
     options = {k: getattr(args, k) for k in ("n", "seed", "min_steps", "max_steps", "difficulty")
                if getattr(args, k) is not None}
-    problems = data.load(args.dataset, args.split, data_dir=args.data_dir, limit=args.limit,
-                         **options)
+    if args.dataset not in data.DATASETS:
+        raise UsageError(f"unknown dataset {args.dataset!r}; choose one of "
+                         f"{', '.join(data.DATASETS)}")
+    if options and args.dataset != "synthetic":
+        raise UsageError(f"--{'/--'.join(k.replace('_', '-') for k in options)}: "
+                         "options of the synthetic data set only")
+    try:
+        problems = data.load(args.dataset, args.split, data_dir=args.data_dir,
+                             limit=args.limit, **options)
+    except DataError:
+        raise
+    except ValueError as e:  # a bad split or option value
+        raise UsageError(str(e)) from None
     n = write_jsonl(args.out, problems)
     print(f"prepare: wrote {n} {args.dataset}/{args.split} problems to {args.out}")
     return 0

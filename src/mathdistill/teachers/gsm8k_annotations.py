@@ -177,6 +177,7 @@ def _name_from(words: list[str]) -> str:
 
 def _words_after(after: str) -> list[str]:
     after = re.sub(r"^\s*\$?\s*-?[\d.,]*\d%?", "", after)  # the echoed result ("24", "$0.2")
+    after = re.sub(r"^(?:st|nd|rd|th)\b", "", after)  # "5th floor" -> "floor"
     stop = re.search(r"[.,;:!?()\n]\s|[.,;:!?()\n]$|<<|\d", after)
     return _WORD.findall(after[: stop.start()] if stop else after)
 
