@@ -1,0 +1,34 @@
+"""Student models: load (hub id, path, tiny-* preset), LoRA/full fine-tuning, generation.
+
+    from mathdistill.students import GenerationConfig, TrainConfig, build_tiny, generate, load, train
+    path = build_tiny("tiny-t5", texts, "results/students/tiny-t5", seed=0)   # HF model dir
+    model, tok, kind = load(path)                                      # kind: seq2seq | causal
+    summary = train(path, [{"prompt": p, "target": t}], "results/ckpt", TrainConfig(epochs=10))
+    outs = generate("results/ckpt", prompts, GenerationConfig(num_samples=1))  # list[list[str]]
+
+Modules: tokenizer (project-trained BPE), presets (tiny-* families), loading, lora,
+encoding (examples -> features, collator), training (TrainConfig, StudentTrainer, train),
+generation (GenerationConfig, generate), fsutil (atomic dirs), config (shared helpers).
+"""
+
+from .generation import GenerationConfig, generate, truncate_at_stop
+from .loading import load, model_kind
+from .presets import PRESETS, build_tiny, is_preset, make_tiny
+from .tokenizer import train_tokenizer
+from .training import StudentTrainer, TrainConfig, train
+
+__all__ = [
+    "PRESETS",
+    "GenerationConfig",
+    "StudentTrainer",
+    "TrainConfig",
+    "build_tiny",
+    "generate",
+    "is_preset",
+    "load",
+    "make_tiny",
+    "model_kind",
+    "train",
+    "train_tokenizer",
+    "truncate_at_stop",
+]

@@ -1,0 +1,185 @@
+"""tiny-* presets: small random-init students of real families, with a project-trained tokenizer.
+
+    from mathdistill.students.presets import build_tiny, PRESETS
+    path = build_tiny("tiny-qwen2", texts, "results/students/tiny-qwen2", seed=0)
+    # path is a complete HF model dir (config.json, model.safetensors, tokenizer files,
+    # generation_config.json); load it with mathdistill.students.load(path) or AutoModel*.
+
+Each preset uses the family's own config class (T5Config, Qwen2Config, LlamaConfig,
+GemmaConfig), so the tiny model runs the same modelling code as the real student; only the
+sizes differ (d_model 128, 2 layers). The vocabulary is trained on the given texts
+(see tokenizer.py), so the model matches the data it will see in tests and smoke runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForSeq2SeqLM,
+    GemmaConfig,
+    GenerationConfig,
+    LlamaConfig,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Qwen2Config,
+    T5Config,
+)
+
+from .fsutil import atomic_dir
+from .tokenizer import train_tokenizer
+
+logger = logging.getLogger(__name__)
+
+_DECODER = {"num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 2048}
+
+
+@dataclass(frozen=True)
+class Preset:
+    config_cls: type[PretrainedConfig]
+    kind: str  # "seq2seq" | "causal"
+    sizes: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny-t5": Preset(
+        T5Config,
+        "seq2seq",
+        {
+            "d_model": 128,
+            "d_kv": 32,
+            "d_ff": 512,
+            "num_layers": 2,
+            "num_decoder_layers": 2,
+            "num_heads": 4,
+            "feed_forward_proj": "gated-gelu",
+            "relative_attention_num_buckets": 32,
+            "relative_attention_max_distance": 128,
+            "dropout_rate": 0.0,
+            "tie_word_embeddings": True,
+        },
+        "T5 architecture with gated-GELU MLP (Flan-T5) and tied embeddings (T5, CodeT5)",
+    ),
+    "tiny-qwen2": Preset(
+        Qwen2Config,
+        "causal",
+        dict(
+            hidden_size=128,
+            intermediate_size=512,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+            **_DECODER,
+        ),
+        "Qwen2 / Qwen2.5 architecture (GQA, tied embeddings)",
+    ),
+    "tiny-llama": Preset(
+        LlamaConfig,
+        "causal",
+        dict(
+            hidden_size=128,
+            intermediate_size=512,
+            num_key_value_heads=2,
+            tie_word_embeddings=False,
+            **_DECODER,
+        ),
+        "Llama architecture",
+    ),
+    "tiny-smollm": Preset(
+        LlamaConfig,
+        "causal",
+        {
+            "hidden_size": 144,
+            "intermediate_size": 384,
+            "num_key_value_heads": 1,
+            "num_hidden_layers": 3,
+            "num_attention_heads": 3,
+            "max_position_embeddings": 2048,
+            "tie_word_embeddings": True,
+        },
+        "SmolLM/SmolLM2 (Llama modelling code, tied embeddings, 3:1 GQA)",
+    ),
+    "tiny-gemma": Preset(
+        GemmaConfig,
+        "causal",
+        dict(
+            hidden_size=128,
+            intermediate_size=512,
+            num_key_value_heads=1,
+            head_dim=32,
+            tie_word_embeddings=True,
+            **_DECODER,
+        ),
+        "Gemma architecture (MQA, tied embeddings, GELU MLP)",
+    ),
+}
+
+
+def is_preset(name: str | os.PathLike) -> bool:
+    return isinstance(name, str) and name in PRESETS
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown tiny preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]
+
+
+def make_tiny(
+    preset: str, texts=None, *, seed: int = 0, vocab_size: int = 1024
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
+    """Build (model, tokenizer, kind) in memory: tokenizer trained on `texts`, seeded init."""
+    spec = get_preset(preset)
+    max_len = spec.sizes.get("max_position_embeddings", 512)
+    tok = train_tokenizer(texts, kind=spec.kind, vocab_size=vocab_size, model_max_length=max_len)
+    ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id}
+    if spec.kind == "causal":
+        ids["bos_token_id"] = tok.bos_token_id
+    config = spec.config_cls(vocab_size=len(tok), **ids, **spec.sizes)
+    if spec.kind == "seq2seq":
+        config.decoder_start_token_id = tok.pad_token_id  # T5 starts decoding from <pad>
+    auto = AutoModelForSeq2SeqLM if spec.kind == "seq2seq" else AutoModelForCausalLM
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = auto.from_config(config, dtype=torch.float32)
+    model.generation_config = GenerationConfig(
+        **ids,
+        **({"decoder_start_token_id": tok.pad_token_id} if spec.kind == "seq2seq" else {}),
+    )
+    model.config.name_or_path = preset
+    return model, tok, spec.kind
+
+
+def build_tiny(
+    preset: str,
+    texts=None,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    seed: int = 0,
+    vocab_size: int = 1024,
+) -> Path:
+    """Write a complete HF model dir for `preset` to `out_dir` atomically; returns the path.
+
+    `texts` trains the tokenizer (None: a small built-in corpus). Same inputs, same files.
+    """
+    if out_dir is None:
+        raise ValueError("build_tiny: out_dir is required")
+    if texts is not None:
+        texts = [t for t in texts if t]
+    model, tok, kind = make_tiny(preset, texts, seed=seed, vocab_size=vocab_size)
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info(
+        "built %s (%s, %.2fM params, vocab %d) at %s", preset, kind, n_params / 1e6, len(tok), out
+    )
+    return out

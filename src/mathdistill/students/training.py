@@ -1,0 +1,276 @@
+"""Fine-tune a student (full or LoRA) with the HF Trainer; write a checkpoint dir atomically.
+
+    from mathdistill.students import train, TrainConfig
+    cfg = TrainConfig(lr=5e-4, epochs=10, batch_size=8, lora={"r": 16, "alpha": 32})
+    summary = train("results/students/tiny-t5", [{"prompt": "...", "target": "..."}],
+                    "results/run/round0/checkpoint", cfg)
+    # next on-policy round: continue from the previous round's weights
+    train(base, examples_r1, "results/run/round1/checkpoint", cfg,
+          resume_from="results/run/round0/checkpoint")
+
+The checkpoint dir holds a plain HF model (LoRA merged, unless cfg.keep_adapter), the
+tokenizer, train_config.json, train_log.jsonl (one line per logging step) and summary.json.
+Custom losses: subclass StudentTrainer, override compute_loss, pass trainer_cls=...
+(extra per-example fields given in the examples reach the batch via `extra_fields`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import peft
+import torch
+import transformers
+from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+
+from mathdistill.io import write_json
+
+from .config import ConfigMixin, bf16_available, cuda_available
+from .encoding import StudentCollator, encode_examples
+from .fsutil import atomic_dir
+from .loading import load
+from .lora import is_peft, lora_spec
+from .presets import is_preset
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig(ConfigMixin):
+    """Training settings (ETD: lr 5e-4, 10 epochs; SIKeD: LoRA r16/a32, lr 2e-4, 3 epochs)."""
+
+    lr: float = 5e-4
+    epochs: float = 3.0
+    batch_size: int = 8
+    grad_accum: int = 1
+    max_source_len: int = 512  # seq2seq encoder input
+    max_target_len: int = 512  # seq2seq labels
+    max_len: int = 1024  # causal prompt + target
+    warmup: float = 0.0  # steps (>= 1) or a ratio of all steps (< 1)
+    weight_decay: float = 0.0
+    seed: int = 0
+    lora: dict[str, Any] | None = None  # {r, alpha, dropout, target_modules}; None = full FT
+    keep_adapter: bool = False  # LoRA: save the adapter instead of the merged model
+    loss_on_prompt: bool = False  # causal: loss on the prompt tokens too (SIKeD: True)
+    bf16: bool | None = None  # None: bf16 on a bf16-capable GPU, fp32 otherwise
+    logging_steps: int = 10
+    max_steps: int | None = None  # stop after this many optimizer steps (overrides epochs)
+    scheduler: str = "linear"
+    group_by_length: bool = True  # batches of similar length (less padding)
+    max_grad_norm: float = 1.0
+    gradient_checkpointing: bool = False
+    extra_fields: tuple[str, ...] = ()  # example keys passed to the batch (custom losses)
+
+    def __post_init__(self):
+        self.lora = lora_spec(self.lora)
+        self.extra_fields = tuple(self.extra_fields)
+        for name in ("batch_size", "grad_accum", "logging_steps"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"TrainConfig.max_steps must be >= 1 or None, got {self.max_steps}")
+        if self.keep_adapter and self.lora is None:
+            raise ValueError("TrainConfig.keep_adapter needs lora")
+
+
+class StudentTrainer(Trainer):
+    """Trainer whose loss is the model's token cross-entropy; override compute_loss to change it.
+
+    `inputs` holds input_ids, attention_mask, labels (-100 = ignored), decoder_input_ids for
+    seq2seq, and any TrainConfig.extra_fields as python lists.
+    """
+
+    extra_fields: tuple[str, ...] = ()
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = {k: v for k, v in inputs.items() if k not in self.extra_fields}
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+
+class JsonlLogCallback(TrainerCallback):
+    """Append each Trainer log (loss, lr, grad_norm, epoch, step) to a JSONL file and the logger."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows: list[dict[str, Any]] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "loss" not in logs:
+            return
+        row = {"step": state.global_step, **{k: v for k, v in logs.items() if _jsonable(v)}}
+        self.rows.append(row)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        logger.info(
+            "step %d/%d loss %.4f lr %.2e",
+            state.global_step,
+            state.max_steps,
+            row["loss"],
+            row.get("learning_rate", float("nan")),
+        )
+
+
+def _jsonable(v) -> bool:
+    return isinstance(v, (int, float, str, bool)) and not (isinstance(v, float) and math.isnan(v))
+
+
+def _training_args(cfg: TrainConfig, out: Path, on_gpu: bool) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps if cfg.max_steps is not None else -1,
+        learning_rate=cfg.lr,
+        lr_scheduler_type=cfg.scheduler,
+        warmup_steps=cfg.warmup,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        bf16=bf16_available() if cfg.bf16 is None else cfg.bf16,
+        activation_checkpointing=cfg.gradient_checkpointing,
+        logging_strategy="steps",
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        save_strategy="no",
+        report_to="none",
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        use_cpu=not on_gpu,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        remove_unused_columns=False,
+        dataloader_pin_memory=on_gpu,
+        disable_tqdm=False,
+    )
+
+
+def _save_model(model, tmp: Path, cfg: TrainConfig, source: str) -> str:
+    """Save merged weights (or the adapter); returns what was saved."""
+    if is_peft(model) and cfg.keep_adapter:
+        model.peft_config["default"].base_model_name_or_path = source
+        model.save_pretrained(tmp)
+        return "adapter"
+    if is_peft(model):
+        model = model.merge_and_unload()
+    model.save_pretrained(tmp)
+    return "merged" if cfg.lora else "full"
+
+
+def train(
+    model_name_or_path,
+    examples: Sequence[Mapping[str, Any]],
+    out_dir,
+    cfg: TrainConfig | None = None,
+    resume_from=None,
+    *,
+    trainer_cls: type[Trainer] = StudentTrainer,
+    callbacks: list[TrainerCallback] | None = None,
+) -> dict[str, Any]:
+    """Fine-tune on examples [{"prompt", "target", ...}]; writes `out_dir`; returns a summary.
+
+    resume_from: a checkpoint dir whose weights (and tokenizer) to start from, e.g. the
+    previous round's; `model_name_or_path` is then recorded as the base model only.
+    """
+    cfg = cfg or TrainConfig()
+    if isinstance(cfg, Mapping):
+        cfg = TrainConfig.from_dict(cfg)
+    source = str(resume_from if resume_from is not None else model_name_or_path)
+    if cfg.keep_adapter and is_preset(source):
+        raise ValueError(
+            f"keep_adapter needs a base model on disk, not preset {source!r}; "
+            "use build_tiny() first"
+        )
+    if not is_preset(source) and Path(source).exists():
+        source = str(Path(source).resolve())
+    set_seed(cfg.seed)
+    on_gpu = cuda_available()
+    model, tok, kind = load(source, lora=cfg.lora)
+    padding_side = tok.padding_side
+    tok.padding_side = "right"
+    feats, stats = encode_examples(
+        examples,
+        tok,
+        kind,
+        max_source_len=cfg.max_source_len,
+        max_target_len=cfg.max_target_len,
+        max_len=cfg.max_len,
+        loss_on_prompt=cfg.loss_on_prompt,
+    )
+    if cfg.extra_fields:
+        if stats["dropped"]:  # features must line up with examples
+            raise ValueError("extra_fields with dropped examples; raise max_len")
+        for f, ex in zip(feats, examples, strict=True):
+            f.update({k: ex.get(k) for k in cfg.extra_fields})
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        log_cb = JsonlLogCallback(tmp / "train_log.jsonl")
+        trainer = trainer_cls(
+            model=model,
+            args=_training_args(cfg, tmp / "_trainer", on_gpu),
+            train_dataset=feats,
+            data_collator=StudentCollator(tok, kind, model, 8 if on_gpu else None),
+            processing_class=tok,
+            callbacks=[log_cb, *(callbacks or [])],
+        )
+        if isinstance(trainer, StudentTrainer):
+            trainer.extra_fields = cfg.extra_fields
+        logger.info("training %s (%s) on %d examples -> %s", source, kind, len(feats), out_dir)
+        t0 = time.perf_counter()
+        result = trainer.train()
+        seconds = time.perf_counter() - t0
+        shutil.rmtree(tmp / "_trainer", ignore_errors=True)
+        saved = _save_model(trainer.model, tmp, cfg, source)
+        tok.padding_side = padding_side
+        tok.save_pretrained(tmp)
+        state = trainer.state
+        n_tokens = sum(sum(1 for x in f["labels"] if x != -100) for f in feats)
+        epochs_done = float(state.epoch or 0.0)
+        summary = {
+            "out_dir": str(out_dir),
+            "kind": kind,
+            "saved": saved,
+            "steps": state.global_step,
+            "epochs": epochs_done,
+            "seconds": round(seconds, 3),
+            "first_loss": log_cb.rows[0]["loss"] if log_cb.rows else None,
+            "last_loss": log_cb.rows[-1]["loss"] if log_cb.rows else None,
+            "train_loss": result.training_loss,
+            "steps_per_s": state.global_step / seconds,
+            "examples_per_s": len(feats) * epochs_done / seconds,
+            "target_tokens_per_s": n_tokens * epochs_done / seconds,
+            "trainable_params": trainable,
+            "device": "cuda" if on_gpu else "cpu",
+            **stats,
+        }
+        write_json(
+            tmp / "train_config.json",
+            {
+                "model": str(model_name_or_path),
+                "resume_from": None if resume_from is None else str(resume_from),
+                "kind": kind,
+                "config": cfg.to_dict(),
+                "encoding": stats,
+                "versions": {
+                    "torch": torch.__version__,
+                    "transformers": transformers.__version__,
+                    "peft": peft.__version__,
+                },
+            },
+        )
+        write_json(tmp / "summary.json", summary)
+    logger.info(
+        "trained %d steps in %.1fs: loss %s -> %s",
+        summary["steps"],
+        seconds,
+        summary["first_loss"],
+        summary["last_loss"],
+    )
+    return summary
