@@ -1,7 +1,6 @@
 """OpenAI-compatible teacher against a real HTTP server on 127.0.0.1 with injected faults."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -9,9 +8,11 @@ import time
 from collections import Counter
 
 import pytest
+import yaml
 
-from mathdistill.io import read_json, read_jsonl
+from mathdistill.io import read_json, read_jsonl, read_records, write_jsonl
 from mathdistill.records import Problem, Rationale
+from mathdistill.teachers import get_teacher
 from mathdistill.teachers.backend import TeacherError
 from mathdistill.teachers.fake_server import FakeOpenAIServer, fault_plan
 from mathdistill.teachers.openai_backend import OpenAITeacher
@@ -28,8 +29,8 @@ def problems(k=8):
 
 
 def teacher(srv, cache, **kw):
-    cfg = dict(base_url=srv.url, cache=cache, timeout=0.5, backoff_initial=0.02, backoff_max=0.1,
-               concurrency=4, progress=False, temperature=0.7)
+    cfg = {"base_url": srv.url, "cache": cache, "timeout": 0.5, "backoff_initial": 0.02,
+           "backoff_max": 0.1, "concurrency": 4, "progress": False, "temperature": 0.7}
     cfg.update(kw)
     return OpenAITeacher("fake-model", **cfg)
 
@@ -136,9 +137,9 @@ def test_bad_request_is_not_retried(tmp_path):
 
 
 def test_auth_error_aborts_the_run(tmp_path):
-    with FakeOpenAIServer(faults=fault_plan([], always=["Ann"], always_kind="401")) as srv:
-        with pytest.raises(TeacherError, match="401.*fake-model"):
-            teacher(srv, None).generate(problems(3), "cot")
+    with (FakeOpenAIServer(faults=fault_plan([], always=["Ann"], always_kind="401")) as srv,
+          pytest.raises(TeacherError, match="401.*fake-model")):
+        teacher(srv, None).generate(problems(3), "cot")
 
 
 def test_concurrency_and_rate_limit(tmp_path):
@@ -177,34 +178,24 @@ def test_questions_and_feedback(tmp_path):
         assert len(srv.log) == 6, body
 
 
-DRIVER = """
-import sys
-from mathdistill.io import read_records, write_jsonl
-from mathdistill.records import Problem
-from mathdistill.teachers.openai_backend import OpenAITeacher
-url, cache, src, out = sys.argv[1:5]
-t = OpenAITeacher("fake-model", base_url=url, cache=cache, concurrency=2, temperature=0.7,
-                  timeout=5, progress=False)
-write_jsonl(out, t.generate(read_records(src, Problem), "cot", n=2))
-t.write_cost(out + ".cost.json")
-"""
+def teach_cmd(tmp_path, url, cache, out, problems_path, strategy="cot", n=2):
+    cfg = tmp_path / "teacher.yaml"
+    cfg.write_text(yaml.safe_dump({"model": "fake-model", "base_url": url, "cache": str(cache),
+                                   "concurrency": 2, "temperature": 0.7, "timeout": 5,
+                                   "progress": False}))
+    return [sys.executable, "-m", "mathdistill", "-q", "teach", "--teacher", "openai",
+            "--config", str(cfg), "--strategy", strategy, "--n", str(n),
+            "--problems", str(problems_path), "--out", str(out)]
 
 
 def test_sigkill_midway_then_rerun_repeats_no_successful_call(tmp_path):
     probs = problems(20)
-    from mathdistill.io import write_jsonl
     write_jsonl(tmp_path / "problems.jsonl", probs)
-    (tmp_path / "driver.py").write_text(DRIVER)
-    cache, out = tmp_path / "c.jsonl", tmp_path / "out.jsonl"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-
-    def run(srv, wait=True):
-        cmd = [sys.executable, str(tmp_path / "driver.py"), srv.url, str(cache),
-               str(tmp_path / "problems.jsonl"), str(out)]
-        return subprocess.Popen(cmd, env=env) if not wait else subprocess.run(cmd, env=env, timeout=60)
+    cache, out = tmp_path / "c.jsonl", tmp_path / "stage" / "raw.jsonl"
 
     with FakeOpenAIServer(latency=0.05) as srv:
-        proc = run(srv, wait=False)
+        cmd = teach_cmd(tmp_path, srv.url, cache, out, tmp_path / "problems.jsonl")
+        proc = subprocess.Popen(cmd)
         deadline = time.time() + 30
         while time.time() < deadline:
             if cache.exists() and cache.read_bytes().count(b"\n") >= 10:
@@ -216,14 +207,37 @@ def test_sigkill_midway_then_rerun_repeats_no_successful_call(tmp_path):
         done = set(cache_times(cache))
         assert 10 <= len(done) < 40, len(done)
         t_rerun = time.time()
-        assert run(srv).returncode == 0
+        assert subprocess.run(cmd, check=False, timeout=60).returncode == 0
         rerun_keys = [k for t_arr, k, _ in srv.log if t_arr >= t_rerun]
         assert not done & set(rerun_keys)  # zero repeated successful calls
         assert len(rerun_keys) == 40 - len(done)  # and only the missing ones, once each
-        cost = read_json(str(out) + ".cost.json")
+        cost = read_json(out.parent / "cost.json")
         assert cost["cached"] == len(done) and cost["generated"] == 40 - len(done)
+        t_final = time.time()
+        assert subprocess.run(cmd, check=False, timeout=60).returncode == 0  # finished stage: no calls
+        assert [k for t_arr, k, _ in srv.log if t_arr >= t_final] == []
     killed = read_jsonl(out)
     with FakeOpenAIServer() as clean:
         reference = teacher(clean, tmp_path / "ref.jsonl", concurrency=2).generate(probs, "cot", n=2)
     assert [(r["id"], r["meta"]["sample"], r["text"]) for r in killed] == [
         (r.id, r.meta["sample"], r.text) for r in reference]
+
+
+def test_cli_teach_with_annotated_answers_then_filter(tmp_path, data_dir):
+    from mathdistill.cli import main
+
+    probs_path, out = tmp_path / "gsm8k.jsonl", tmp_path / "t" / "raw.jsonl"
+    assert main(["-q", "prepare", "--dataset", "gsm8k", "--split", "train", "--limit", "12",
+                 "--out", str(probs_path), "--data-dir", str(data_dir)]) == 0
+    probs = read_records(probs_path, Problem)
+    with FakeOpenAIServer("annotated", problems=probs) as srv:
+        argv = teach_cmd(tmp_path, srv.url, tmp_path / "c.jsonl", out, probs_path, "cot", 1)
+        assert main(argv[3:]) == 0
+    rows = read_jsonl(out)
+    annotated = get_teacher("annotated").generate(probs, "cot")
+    assert [r["text"] for r in rows] == [r.text for r in annotated]  # parsed back exactly
+    cost = read_json(out.parent / "cost.json")
+    assert cost["teacher"] == "openai" and cost["generated"] == 12 and cost["prompt_tokens"] > 0
+    kept = tmp_path / "kept.jsonl"
+    assert main(["-q", "filter", "--in", str(out), "--out", str(kept)]) == 0
+    assert len(read_jsonl(kept)) == 12  # annotated CoT states the gold answer

@@ -22,6 +22,7 @@ cost record, and is retried on the next run.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
@@ -106,6 +107,17 @@ class CompletionBackend:
 
     name = "base"
     supports_seed = True
+
+    def __init_subclass__(cls, **kw):
+        # Publish every accepted option (the subclass's own + these) as the class signature,
+        # so `get_teacher(name, **cfg)` rejects a misspelt option before building anything.
+        super().__init_subclass__(**kw)
+        own = [p for p in inspect.signature(cls.__init__).parameters.values()
+               if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+        names = {p.name for p in own}
+        common = [p for p in inspect.signature(CompletionBackend.__init__).parameters.values()
+                  if p.kind is p.KEYWORD_ONLY and p.name not in names]
+        cls.__signature__ = inspect.Signature(own + common)
 
     def __init__(self, model: str, *, mode: str = "chat", temperature: float = 0.0,
                  top_p: float = 1.0, max_tokens: int = 512, stop: Sequence[str] | None = None,

@@ -72,7 +72,7 @@ def canned_answer(payload: dict, params: dict, index: int) -> str:
     sampled = (params.get("temperature") or 0) > 0
     h = _h(payload, params.get("seed") if sampled else None, index if sampled else 0)
     n = h % 997 + 3
-    question, strategy = extract_query(payload)
+    _, strategy = extract_query(payload)
     return {
         "cot": f"There are {n - 1} + 1 = {n} items.\nThe answer is {n}.",
         "pot": f"items = {n - 1}\ntotal = items + 1\nanswer = total",
@@ -221,7 +221,7 @@ class FakeOpenAIServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def start(self) -> "FakeOpenAIServer":
+    def start(self) -> FakeOpenAIServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
         self._thread.start()

@@ -29,8 +29,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
-from tenacity import (AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential,
-                      wait_random)
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError
 

@@ -110,21 +110,23 @@ def _fmt_number(x) -> str:
 
 
 def _train_demos(strategy: str, k: int, seed: int, data_dir=None) -> list[Demo]:
-    """k GSM8K train problems (seeded), rendered in `strategy` from their annotations."""
-    from mathdistill import data, strategies
-    from mathdistill.teachers.annotated import gsm8k_steps
+    """k GSM8K train problems (seeded draw) rendered by the annotated teacher; only problems
+    whose annotated chain reaches the gold answer are used."""
+    from mathdistill import data
+    from mathdistill.teachers.annotated import gsm8k_steps, rationale_text
 
     train = data.load("gsm8k", "train", data_dir=data_dir)
     order = list(range(len(train)))
     random.Random(seed).shuffle(order)
-    strat = strategies.get(strategy)
     out = []
     for i in order:
         p = train[i]
         steps = gsm8k_steps((p.gold or {}).get("solution", ""))
-        if not steps:
+        if not steps or abs(float(steps[-1]["value"]) - float(p.answer)) > 1e-6:
             continue
-        out.append(Demo(p.id, p.question, float(p.answer), {strategy: strat.render(steps, p.answer)}))
+        text = rationale_text(p, strategy)
+        if text:
+            out.append(Demo(p.id, p.question, float(p.answer), {strategy: text}))
         if len(out) == k:
             break
     return out
@@ -240,7 +242,7 @@ class PromptBuilder:
 
 
 # ---- parsing completions ------------------------------------------------------------
-_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*[ \t]*\n(.*?)(?:\n```|$)", re.S)
+_FENCE = re.compile(r"```[a-zA-Z0-9_+-]*[ \t]*\n(.*?)(?:\n```|$)", re.DOTALL)
 
 
 def cut_at_stop(text: str, stop) -> str:
