@@ -4,6 +4,8 @@
     python -m mathdistill prepare --dataset synthetic --split train --out syn.jsonl --n 50 --seed 1
     python -m mathdistill teach --teacher annotated --strategy pot --problems data/gsm8k.jsonl \\
         --out teacher/annotated/pot/raw.jsonl
+    python -m mathdistill teach --teacher openai --config teacher.yaml --strategy cot --n 4 \\
+        --problems data/gsm8k.jsonl --out teacher/openai/cot/raw.jsonl   # + cost.json beside it
     python -m mathdistill filter --in raw.jsonl --out filtered.jsonl --stats filter_stats.json
     python -m mathdistill solve --strategy pot --in predictions.jsonl --out scored.jsonl
 
@@ -100,7 +102,41 @@ def _add_teach(sub) -> None:
     p.add_argument("-o", "--option", action="append", type=_option, default=[],
                    metavar="KEY=VALUE", help="backend option (VALUE parsed as JSON if it can "
                    "be, else a string); repeatable")
+    _add_teach_backend_options(p)
     p.set_defaults(func=cmd_teach)
+
+
+# --- teach: real-backend options (teachers helper) ---
+def _add_teach_backend_options(p) -> None:
+    p.add_argument("--config", help="YAML file of backend options (model, base_url, "
+                   "temperature, concurrency, cache, ...); -o options override it")
+    p.add_argument("--cost", help="where to write the teacher's calls/tokens record "
+                   "(default: cost.json beside --out, for backends that count them)")
+
+
+def _teach_options(args) -> dict:
+    """Backend options: the --config YAML mapping, then -o KEY=VALUE on top."""
+    opts: dict = {}
+    if args.config:
+        import yaml
+
+        try:
+            with open(args.config, encoding="utf-8") as f:
+                loaded = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise DataError(f"{args.config}: invalid YAML: {e}") from None
+        if not isinstance(loaded, dict):
+            raise DataError(f"{args.config}: expected a mapping of backend options")
+        opts.update(loaded)
+    opts.update(dict(args.option))
+    return opts
+
+
+def _write_teach_cost(teacher, args) -> None:
+    if hasattr(teacher, "write_cost"):
+        from pathlib import Path
+
+        teacher.write_cost(args.cost or Path(args.out).with_name("cost.json"))
 
 
 def cmd_teach(args) -> int:
@@ -108,10 +144,11 @@ def cmd_teach(args) -> int:
 
     if args.n < 1:
         raise UsageError(f"--n must be >= 1, got {args.n}")
-    teacher = get_teacher(args.teacher, **dict(args.option))
+    teacher = get_teacher(args.teacher, **_teach_options(args))
     problems = read_records(args.problems, Problem)
     rationales = teacher.generate(problems, args.strategy, n=args.n)
     n = write_jsonl(args.out, rationales)
+    _write_teach_cost(teacher, args)
     print(f"teach: {args.teacher} wrote {n} {args.strategy} rationales for "
           f"{len(problems)} problems to {args.out}")
     return 0
@@ -216,9 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean bad input, not a bug: one line on stderr, exit code 2."""
     from mathdistill.teachers import TeacherConfigError
+    from mathdistill.teachers.backend import TeacherError
 
     errors: list[type[BaseException]] = [DataError, RecordError, UsageError, TeacherConfigError,
-                                         OSError]
+                                         TeacherError, OSError]
     try:
         from mathdistill.strategies import StepsError
 

@@ -20,6 +20,10 @@ __all__ = ["TEACHERS", "Teacher", "TeacherConfigError", "get_teacher"]
 
 _BACKENDS: dict[str, str] = {
     "annotated": "mathdistill.teachers.annotated:AnnotatedTeacher",
+    # real backends (teachers/backend.py; options: inspect.signature of the class)
+    "openai": "mathdistill.teachers.openai_backend:OpenAITeacher",
+    "vllm": "mathdistill.teachers.vllm_backend:VLLMTeacher",
+    "hf": "mathdistill.teachers.hf_backend:HFTeacher",
 }
 
 TEACHERS: tuple[str, ...] = tuple(_BACKENDS)
