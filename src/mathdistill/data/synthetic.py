@@ -42,10 +42,12 @@ from mathdistill.data.synthetic_render import (
     advance,
     applies,
     arith,
+    num,
     render,
     run_plan,
     start_state,
     store,
+    to_fraction,
 )
 from mathdistill.data.synthetic_templates import STARTS, TEMPLATES, new_scene
 from mathdistill.records import Problem
@@ -218,5 +220,5 @@ def extend(problem: Problem, seed) -> Problem:
     raise ValueError(f"could not extend problem {problem.id!r}: no step fits its last quantity")
 
 
-__all__ = ["DATASET", "SPLITS", "arith", "derive_seed", "extend", "generate", "load_split",
-           "perturb", "render", "split_of"]
+__all__ = ["DATASET", "SPLITS", "TEMPLATES", "arith", "derive_seed", "extend", "generate",
+           "load_split", "num", "perturb", "render", "split_of", "to_fraction"]

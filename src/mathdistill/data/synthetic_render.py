@@ -175,7 +175,8 @@ def advance(scene: dict, st: State, op: dict, used: set[str], difficulty: int):
     else:
         subject = None
     used.add(var)
-    new = State(kind=kind, role=out.get("role", st.role), unit=unit, words=words,
+    role = out.get("role", st.role if kind == st.kind else None)  # roles are per kind
+    new = State(kind=kind, role=role, unit=unit, words=words,
                  holder=holder, gender=gender, subject=subject, value=value, ref=var,
                  fresh=fresh, last=t.id)
     return new, step, _cap(fact_t.format(**ctx)) if fact_t else ""

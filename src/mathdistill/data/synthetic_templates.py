@@ -6,7 +6,7 @@
 A problem is a chain: a *start* fact introduces one quantity ("Mia has 12 apples."),
 then every *step template* takes the previous quantity `x` and one new number `a`
 and computes the next quantity with `expr`. Each template has:
-- `kind`/`roles`/`tags`: the quantities it applies to (count of things, money spent /
+- `kind`/`roles`/`not_units`: the quantities it applies to (count of things, money spent /
   held / still needed, hours, minutes), and `out` how the quantity changes;
 - `facts`: wording variants of the sentence the question gets; `text`: the solution
   step ("{calc} = {r}" shows the computation); `question`: the sub-question, which is
@@ -131,7 +131,7 @@ class Template:
     var: str
     sample: Callable[[random.Random, object, int], Fraction | None]
     out: dict = field(default_factory=dict)  # changes to the quantity: kind, role, unit, holder
-    roles: tuple[str, ...] | None = None  # money roles it applies to
+    roles: tuple[str | None, ...] | None = None  # roles it applies to (None: any)
     not_units: tuple[str, ...] = ()  # count units it does not apply to
 
 
@@ -226,7 +226,7 @@ _ALL = [
     _t("still_needs", "money", "{a} - {x}",
        ("{S} wants to buy {goal} that costs {m}.", "{S} is saving for {goal} that costs {m}."),
        "{H} still needs {calc} = {rm}.", "How much more money does {H} need?", "money_needed",
-       lambda rng, s, d: F(int(s.value) // 5 * 5 + 5 * rng.randint(2, 10 * magnitude(d))),
+       lambda rng, s, d: F(int(s.value) // 5 * 5 + 5 * rng.randint(3, 10 * magnitude(d))),
        out={"role": "need"}, roles=("has",)),
     _t("buy_with", "money", "{x} / {a}",
        ("{S} spends all of it on {gpl} that cost {m} each.",
@@ -264,11 +264,22 @@ _ALL = [
        "{H} spends {calc} = {r} minutes in total.",
        "How many minutes does {H} spend in total?", "total_minutes",
        lambda rng, s, d: F(5 * rng.randint(1, 6))),
+    _t("cleanup", "minutes", "{x} + {a}",
+       ("{S} then spends {a} minutes cleaning up.", "Afterwards, {S_lc} spends {a} more minutes tidying up."),
+       "{H} spends {calc} = {r} minutes altogether.",
+       "How many minutes does {H} spend altogether?", "all_minutes",
+       lambda rng, s, d: F(rng.randint(3, 20))),
     _t("minutes_days", "minutes", "{x} * {a}",
        ("{S} does this on {a} days.", "{S} does the same every day for {a} days."),
        "{H} spends {calc} = {r} minutes over {a} days.",
        "How many minutes does {H} spend over {a} days?", "minutes_all_days",
-       lambda rng, s, d: F(rng.randint(2, 7))),
+       lambda rng, s, d: F(rng.randint(2, 7)), out={"role": "days"}, roles=(None,)),
+    _t("spread_days", "minutes", "{x} / {a}",
+       ("{S} spreads this time evenly over {a} days.", "{S} splits the work equally over {a} days."),
+       "{H} spends {calc} = {r} minutes each day.", "How many minutes does {H} spend each day?",
+       "minutes_per_day",
+       lambda rng, s, d: _pick(rng, (a for a in range(2, 8) if s.value % a == 0)),
+       out={"role": "per_day"}, roles=(None,)),
 ]
 TEMPLATES: dict[str, Template] = {t.id: t for t in _ALL}
 
@@ -286,7 +297,7 @@ class Start:
 STARTS: dict[str, Start] = {s.id: s for s in (
     Start("count", "count", None,
           ("{H} has {a} {pl}.", "{H} collects {a} {pl}.", "{H} buys {a} {pl}.",
-           "There are {a} {pl} in {H}'s {csg}."),
+           "{H} starts with {a} {pl}."),
           lambda rng, d: F(rng.randint(4, 25 * magnitude(d)))),
     Start("money", "money", "has", ("{H} has {m}.", "{H} has saved {m}.", "{H} earned {m} last week."),
           lambda rng, d: money(rng, 10, 60 * magnitude(d), d)),
