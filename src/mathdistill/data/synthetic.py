@@ -3,7 +3,7 @@
     from mathdistill.data import synthetic
     problems = synthetic.generate(100, seed=0, min_steps=1, max_steps=4, difficulty=1)
     p = problems[0]
-    p.question        # "Mia has 12 apples. She sells 5 of the apples. Each apple costs $3.
+    p.question        # e.g. "Mia has 12 apples. She sells 5 of the apples. Each apple costs $3.
                       #  How much do the apples cost?"
     p.gold["steps"]   # [{"var": "apples_left", "expr": "12 - 5", "value": 7.0,
                       #   "text": "Mia has 12 - 5 = 7 apples left.",
