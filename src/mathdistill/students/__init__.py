@@ -1,6 +1,7 @@
 """Student models: load (hub id, path, tiny-* preset), LoRA/full fine-tuning, generation.
 
-    from mathdistill.students import GenerationConfig, TrainConfig, build_tiny, generate, load, train
+    from mathdistill.students import GenerationConfig, TrainConfig, build_tiny, generate, load
+    from mathdistill.students import train
     path = build_tiny("tiny-t5", texts, "results/students/tiny-t5", seed=0)   # HF model dir
     model, tok, kind = load(path)                                      # kind: seq2seq | causal
     summary = train(path, [{"prompt": p, "target": t}], "results/ckpt", TrainConfig(epochs=10))

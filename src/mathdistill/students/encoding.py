@@ -73,7 +73,7 @@ def encode_examples(
     max_len: int = 1024,
     loss_on_prompt: bool = False,
 ) -> tuple[list[dict[str, list[int]]], dict[str, int]]:
-    """Encode examples into (input_ids, attention_mask, labels) features; returns (features, stats)."""
+    """Encode examples into input_ids/attention_mask/labels features; returns (features, stats)."""
     check_examples(examples)
     feats: list[dict[str, list[int]]] = []
     truncated = dropped = 0
