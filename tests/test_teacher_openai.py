@@ -241,3 +241,16 @@ def test_cli_teach_with_annotated_answers_then_filter(tmp_path, data_dir):
     kept = tmp_path / "kept.jsonl"
     assert main(["-q", "filter", "--in", str(out), "--out", str(kept)]) == 0
     assert len(read_jsonl(kept)) == 12  # annotated CoT states the gold answer
+
+
+def test_api_key_from_env_is_sent(tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_TEACHER_KEY", "sk-test-123")
+    with FakeOpenAIServer(api_key="sk-test-123") as srv:
+        got = teacher(srv, None, api_key_env="MY_TEACHER_KEY").generate(problems(2), "cot")
+        assert all(r.error is None for r in got)
+        with pytest.raises(TeacherError, match="401"):
+            teacher(srv, None, api_key="wrong").generate(problems(1), "cot")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(TeacherError, match="no API key"):
+        OpenAITeacher("gpt-x", cache=None)

@@ -10,7 +10,7 @@
     python -m mathdistill teach --teacher openai ... (base_url http://127.0.0.1:8000/v1)
 
 Endpoints: POST /v1/chat/completions, POST /v1/completions (n, seed, temperature
-honoured), GET /v1/models. Answers are deterministic functions of the request: "canned"
+honoured), GET /v1/models. With api_key set, other bearer tokens get 401. Answers are deterministic functions of the request: "canned"
 (hash-derived text in the requested strategy's format), "annotated" (the annotated
 teacher's rationale for a known GSM8K question, canned otherwise) or a callable
 (payload, params, choice_index) -> str. A request is identified by the client's
@@ -113,6 +113,7 @@ class AnnotatedAnswerer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like real servers
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body
     server: _Server
 
     def log_message(self, fmt, *args):  # quiet
@@ -157,6 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             return self._error(400, "request body is not JSON")
+        if owner.api_key and self.headers.get("Authorization") != f"Bearer {owner.api_key}":
+            return self._error(401, "invalid API key")
         key = self.headers.get("X-Mathdistill-Key") or hashlib.sha256(raw).hexdigest()
         arrived = time.time()
         no, attempt = owner._register(key)
@@ -186,9 +189,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # listen backlog: many clients connect at once
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        import sys
+        if isinstance(sys.exc_info()[1], ConnectionError):  # the client left (timeout, kill)
+            return
+        logger.exception("fake server: error while answering %s", client_address)
 
 
 class FakeOpenAIServer:
@@ -197,7 +207,7 @@ class FakeOpenAIServer:
     def __init__(self, answer: str | Callable = "canned", *, faults: FaultFn | None = None,
                  latency: float = 0.0, retry_after: float = 0.2, slow_s: float = 2.0,
                  host: str = "127.0.0.1", port: int = 0, model: str = "fake-model",
-                 problems=None, data_dir=None):
+                 problems=None, data_dir=None, api_key: str | None = None):
         if answer == "canned":
             answer = canned_answer
         elif answer == "annotated":
@@ -206,6 +216,7 @@ class FakeOpenAIServer:
             raise ValueError(f"answer must be 'canned', 'annotated' or a callable, not {answer!r}")
         self.answer, self.faults, self.latency = answer, faults, latency
         self.retry_after, self.slow_s, self.model = retry_after, slow_s, model
+        self.api_key = api_key  # when set, other bearer tokens get 401
         self.log: list[tuple[float, str, str]] = []  # (time.time() on arrival, key, kind)
         self.inflight = self.max_inflight = 0
         self._attempts: Counter = Counter()

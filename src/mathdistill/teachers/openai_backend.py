@@ -13,6 +13,7 @@ timeout (s per request), max_attempts, backoff_initial/backoff_max (s, exponenti
 jitter), max_retry_after (cap on a server's Retry-After, s), send_seed, max_stop (stop
 strings sent; OpenAI accepts 4), extra_body (e.g. {"top_k": 20} for vLLM).
 
+Requests go through the official SDK (AsyncOpenAI, typed ChatCompletion/Completion).
 Retries (tenacity; the SDK's own are off): 408/409/429/5xx, timeouts, connection errors
 and malformed bodies; a 429/503 with Retry-After waits exactly that long. 401/403/404
 abort the run (TeacherError); other 4xx fail only that request.
@@ -29,6 +30,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
+from openai.types import Completion
+from openai.types.chat import ChatCompletion
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -197,22 +200,24 @@ class OpenAITeacher(CompletionBackend):
             await limiter.acquire()
         self.meter.requests += 1
         p = req.params
-        kwargs = {"model": self.model, "temperature": p["temperature"], "top_p": p["top_p"],
-                  "max_tokens": p["max_tokens"]}
+        body = {"model": self.model, **req.payload, "temperature": p["temperature"],
+                "top_p": p["top_p"], "max_tokens": p["max_tokens"]}
         if p.get("stop"):
-            kwargs["stop"] = list(p["stop"])
+            body["stop"] = list(p["stop"])
         if "seed" in p:
-            kwargs["seed"] = p["seed"]
+            body["seed"] = p["seed"]
         if len(req.samples) > 1:
-            kwargs["n"] = len(req.samples)
-        if p.get("extra_body"):
-            kwargs["extra_body"] = p["extra_body"]
+            body["n"] = len(req.samples)
+        body.update(p.get("extra_body") or {})
+        headers = {"Authorization": f"Bearer {self.api_key}"}
         if self.send_key_header:
-            kwargs["extra_headers"] = {KEY_HEADER: req.key}
-        if self.mode == "chat":
-            resp = await client.chat.completions.create(messages=req.payload["messages"], **kwargs)
-        else:
-            resp = await client.completions.create(prompt=req.payload["prompt"], **kwargs)
+            headers[KEY_HEADER] = req.key
+        # The SDK's low-level post: same HTTP stack, errors and typed responses as
+        # chat.completions.create, without its per-request TypedDict transform of the
+        # messages (4x less client CPU for an 8-shot chat prompt, see bench/teacher.py).
+        path, cast = (("/chat/completions", ChatCompletion) if self.mode == "chat"
+                      else ("/completions", Completion))
+        resp = await client.post(path, cast_to=cast, body=body, options={"headers": headers})
         return self._result(resp, len(req.samples))
 
     def _result(self, resp, n: int) -> dict:
