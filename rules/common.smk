@@ -123,14 +123,20 @@ def strategy_lib(strategy):
     return sorted(set(lib(*BASE_LIB, "strategies", exclude=others) + execution))
 
 
+def data_lib(name):
+    """The data package; a real data set's loader leaves out the synthetic generator."""
+    if loader(name)["dataset"] == "synthetic":
+        return lib("data")
+    return lib("data", exclude=[f"data/{p.name}" for p in (SRC / "data").glob("synthetic*.py")])
+
+
 def teacher_lib(strategy):
-    """The teacher package (other backends' modules left out) + the strategy's sources."""
-    backend = {"annotated": "annotated", "openai": "openai_backend"}.get(TEACHER, TEACHER)
-    pkg = SRC / "teachers"
-    others = [f"teachers/{p.name}" for p in pkg.glob("*.py")
-              if p.stem in ("annotated", "openai_backend", "vllm_backend", "hf_backend",
-                            "fake_server") and p.stem != backend]
-    return sorted(set(lib("teachers", exclude=others) + strategy_lib(strategy)))
+    """The teacher package without the other backends' modules, + the strategy's sources."""
+    own = {f"{TEACHER}.py", f"{TEACHER}_backend.py"}
+    backends = [p.name for p in (SRC / "teachers").glob("*.py")
+                if p.name == "annotated.py" or p.stem.endswith("_backend") or p.stem == "fake_server"]
+    others = [f"teachers/{name}" for name in backends if name not in own]
+    return union(lib("teachers", exclude=others), strategy_lib(strategy))
 
 
 def method_lib(m):

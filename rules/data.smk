@@ -3,7 +3,7 @@
 
 rule prepare_data:
     input:
-        src=union(stage_lib("data"), lib("data")),
+        src=lambda w: union(stage_lib("data"), data_lib(w.dataset)),
     output:
         f"{R}/data/{{dataset}}.jsonl",
     params:

@@ -6,7 +6,9 @@ rule predict:
     input:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
         problems=f"{R}/data/{{dataset}}.jsonl",
-        src=lambda w: union(stage_lib("predict"), lib("students"), strategy_lib(eval_strategy(w.method))),
+        src=lambda w: union(
+            stage_lib("predict"), lib("students", "filtering"), strategy_lib(eval_strategy(w.method))
+        ),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
     params:

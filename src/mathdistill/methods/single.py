@@ -45,6 +45,7 @@ def build_examples(rationales: Sequence[Rationale], strategies: Sequence[str], *
         if key not in seen:
             seen.add(key)
             examples.append(ex)
+    examples.sort(key=lambda e: (e["id"], e["strategy"], e["target"]))
     if shuffle:
         random.Random(seed).shuffle(examples)
     logger.info("single: %d examples from %d rationales (%d skipped, strategies %s)",

@@ -1,0 +1,255 @@
+"""The Snakemake workflow: DAG (dry run), lint, schema, methods.single, and (slow) a tiny
+end-to-end run in a temporary work copy with rerun-invalidation checks.
+
+The workflow runs in a copy of the repository's workflow files and src/ (never in the
+checkout itself), with tests/configs/tiny.yaml copied over config/config.yaml.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mathdistill.records import Rationale
+
+REPO = Path(__file__).resolve().parents[1]
+COPY = ["Snakefile", "rules", "workflow", "envs", "profiles", "config", "src"]
+IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
+
+
+def work_copy(dest: Path, config: Path | None = None) -> Path:
+    """A copy of the workflow and library; `config` replaces config/config.yaml."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=IGNORE)
+        else:
+            shutil.copy2(src, dest / name)
+    if config is not None:
+        shutil.copy2(config, dest / "config" / "config.yaml")
+    return dest
+
+
+def snakemake(cwd: Path, *args: str, data_dir: Path, check: bool = True, timeout: int = 600):
+    env = {**os.environ, "MATHDISTILL_DATA": str(data_dir)}
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run: rule -> number of jobs."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Job stats"))
+    counts = {}
+    for line in lines[start + 3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def expected_counts(cfg: dict) -> dict[str, int]:
+    methods, students, evals = cfg["methods"], cfg["students"], cfg["eval_sets"]
+    runs = sum(len(m.get("students") or students) * m.get("rounds", 1) for m in methods.values())
+    strategies = {s for m in methods.values() for s in m["strategies"]}
+    tiny = sum(1 for s in students.values() if s["model"].startswith("tiny-"))
+    counts = {"prepare_data": 1 + len(evals), "build_student": tiny,
+              "teacher_generate": len(strategies), "filter_rationales": len(strategies),
+              "build_round": runs, "train": runs, "predict": runs * len(evals),
+              "evaluate": runs * len(evals), "tables": 1, "all": 1}
+    return {**counts, "total": sum(counts.values())}
+
+
+# ------------------------------------------------------------------ fast tests
+def test_dry_run_default_config_dag(tmp_path, data_dir):
+    work = work_copy(tmp_path / "wf")
+    out = snakemake(work, "-n", "--cores", "2", data_dir=data_dir).stdout
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    assert job_counts(out) == expected_counts(cfg)
+    assert "results/tables/accuracy.md" in out
+    for m in cfg["methods"]:
+        for d in cfg["eval_sets"]:
+            assert f"results/{m}/tiny-t5/round0/predictions/{d}.jsonl" in out
+
+
+def test_dry_run_tiny_config_dag(tmp_path, data_dir):
+    config = REPO / "tests" / "configs" / "tiny.yaml"
+    work = work_copy(tmp_path / "wf", config)
+    out = snakemake(work, "-n", "--cores", "2", data_dir=data_dir).stdout
+    assert job_counts(out) == expected_counts(yaml.safe_load(config.read_text()))
+
+
+def test_lint_passes(tmp_path, data_dir):
+    work = work_copy(tmp_path / "wf")
+    proc = snakemake(work, "--lint", data_dir=data_dir)
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["methods"]["cotd"].update(type="nosuch"), "'nosuch' is not one of"),
+    (lambda c: c["methods"]["potd"].update(strategies=["xot"]), "'xot' is not one of"),
+    (lambda c: c["eval_sets"].update(train={"dataset": "gsm8k", "split": "test"}),
+     "'train' should not be valid"),
+    (lambda c: c.update(extra_key=1), "'extra_key' was unexpected"),
+    (lambda c: c["students"]["tiny-t5"].update(finetune="half"), "'half' is not one of"),
+])
+def test_schema_rejects_bad_config(tmp_path, data_dir, change, message):
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    change(cfg)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    work = work_copy(tmp_path / "wf", bad)
+    proc = snakemake(work, "-n", data_dir=data_dir, check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Error validating config" in out and message in out
+
+
+def _rationale(i, strategy, correct=True, text=None):
+    return Rationale(id=f"s/train/{i}", question=f"Q{i}?", answer=1.0, strategy=strategy,
+                     text=text if text is not None else f"{strategy} text {i}", correct=correct)
+
+
+def test_single_builds_prompt_target_pairs():
+    from mathdistill.methods.single import build_examples
+    from mathdistill.strategies import student_prompt
+
+    rs = [_rationale(0, "pot"), _rationale(1, "pot", correct=False), _rationale(2, "cot"),
+          _rationale(3, "pot"), _rationale(3, "pot"), _rationale(4, "pot", text="  ")]
+    ex = build_examples(rs, ["pot"], seed=0)
+    assert sorted(e["id"] for e in ex) == ["s/train/0", "s/train/3"]  # wrong/other/dup/empty out
+    e0 = next(e for e in ex if e["id"] == "s/train/0")
+    assert e0 == {"prompt": student_prompt("Q0?", "pot"), "target": "pot text 0",
+                  "id": "s/train/0", "strategy": "pot"}
+
+
+def test_single_order_is_seeded_and_input_order_free():
+    from mathdistill.methods.single import build_examples
+
+    rs = [_rationale(i, "cot") for i in range(30)]
+    a = build_examples(rs, ["cot"], seed=1)
+    assert a == build_examples(list(reversed(rs)), ["cot"], seed=1)
+    assert [e["id"] for e in a] != [e["id"] for e in build_examples(rs, ["cot"], seed=2)]
+
+
+def test_single_build_round_reads_files_and_rejects_empty(tmp_path):
+    from mathdistill.io import DataError, write_jsonl
+    from mathdistill.methods.single import build_round
+
+    f = tmp_path / "filtered.jsonl"
+    write_jsonl(f, [_rationale(0, "eot"), _rationale(1, "eot")])
+    assert len(build_round({"rationales": [str(f)]}, {"strategies": ["eot"]}, 0)) == 2
+    with pytest.raises(DataError, match="filtered.jsonl"):
+        build_round({"rationales": [str(f)]}, {"strategies": ["pot"]}, 0)
+    with pytest.raises(ValueError, match="round 1"):
+        build_round({"rationales": [str(f)]}, {"strategies": ["eot"]}, 1)
+
+
+# ------------------------------------------------------------------ slow: a real run
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_dir):
+    """Run the tiny config end to end once; later tests inspect and modify this copy."""
+    config = REPO / "tests" / "configs" / "tiny.yaml"
+    work = work_copy(tmp_path_factory.mktemp("tiny") / "wf", config)
+    t0 = time.perf_counter()
+    proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=1200)
+    return {"dir": work, "seconds": time.perf_counter() - t0, "stdout": proc.stdout,
+            "cfg": yaml.safe_load(config.read_text())}
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_end_to_end_tables_and_learning(tiny_run):
+    work, cfg = tiny_run["dir"], tiny_run["cfg"]
+    tables = work / "results" / "tables"
+    for name in ("accuracy", "teacher", "training"):
+        assert (tables / f"{name}.md").read_text().startswith("# ")
+    acc = _rows(tables / "accuracy.csv")
+    assert sorted(r["method"] for r in acc) == sorted(cfg["methods"])
+    for r in acc:
+        for d in cfg["eval_sets"]:
+            assert 0.0 <= float(r[d]) <= 100.0  # a finite percentage (nan fails)
+    for r in _rows(tables / "teacher.csv"):
+        assert math.isfinite(float(r["drop_rate"])) and int(r["kept"]) > 0
+    training = _rows(tables / "training.csv")
+    assert len(training) == len(cfg["methods"])
+    for r in training:
+        assert float(r["final_loss"]) < float(r["first_loss"]), r  # the student learned
+    assert "# Accuracy" in tiny_run["stdout"]  # tables printed at the end of the run
+    n = cfg["eval_sets"]["synthetic"]["options"]["n"]
+    preds = work / "results" / "potd" / "tiny-t5" / "round0" / "predictions" / "synthetic.jsonl"
+    assert len(preds.read_text().splitlines()) == n
+
+
+def pending(work: Path, data_dir: Path) -> set[str]:
+    """Outputs that a run would (re)create now, from `snakemake --summary`."""
+    out = snakemake(work, "--summary", data_dir=data_dir).stdout
+    rows = [line.split("\t") for line in out.splitlines() if "\t" in line]
+    header = rows[0]
+    return {r[0] for r in rows[1:] if r[header.index("plan")] == "update pending"}
+
+
+def run_outputs(method: str, cfg: dict, *, data: bool = False) -> set[str]:
+    base = f"results/{method}/tiny-t5/round0"
+    out = {f"{base}/checkpoint", f"{base}/train_log.json"}
+    out |= {f"{base}/{kind}/{d}.{ext}" for d in cfg["eval_sets"]
+            for kind, ext in (("predictions", "jsonl"), ("metrics", "json"))}
+    if data:
+        out.add(f"{base}/mixed.jsonl")
+    return out
+
+
+TABLES = {f"results/tables/{n}.{e}" for n in ("accuracy", "teacher", "training")
+          for e in ("md", "csv")}
+
+
+@pytest.mark.slow
+def test_second_run_is_a_no_op(tiny_run, data_dir):
+    proc = snakemake(tiny_run["dir"], "-n", data_dir=data_dir)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    assert pending(tiny_run["dir"], data_dir) == set()
+
+
+@pytest.mark.slow
+def test_method_config_change_reruns_only_that_method(tiny_run, data_dir):
+    work, cfg = tiny_run["dir"], tiny_run["cfg"]
+    path = work / "config" / "config.yaml"
+    original = path.read_text()
+    changed = yaml.safe_load(original)
+    changed["methods"]["cotd"]["train"] = {"lr": 0.001}
+    path.write_text(yaml.safe_dump(changed))
+    try:
+        assert pending(work, data_dir) == run_outputs("cotd", cfg) | TABLES
+    finally:
+        path.write_text(original)
+    assert pending(work, data_dir) == set()  # params match the recorded ones again
+
+
+@pytest.mark.slow
+def test_editing_a_strategy_module_reruns_only_its_jobs(tiny_run, data_dir):
+    work, cfg = tiny_run["dir"], tiny_run["cfg"]
+    pot = work / "src" / "mathdistill" / "strategies" / "pot.py"
+    pot.write_text(pot.read_text() + "\n# edited by test_workflow\n")
+    teacher = {f"results/teacher/annotated/pot/{f}"
+               for f in ("raw.jsonl", "filtered.jsonl", "filter_stats.json")}
+    assert pending(work, data_dir) == teacher | run_outputs("potd", cfg, data=True) | TABLES
