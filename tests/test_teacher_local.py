@@ -60,7 +60,7 @@ def test_hf_teacher_generates_caches_and_skips_loading_when_cached(tiny_model, t
 
 
 def test_hf_model_fingerprint_changes_with_weights(tmp_path):
-    from mathdistill.teachers.hf_backend import model_fingerprint
+    from mathdistill.teachers.backend import model_fingerprint
 
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "model.safetensors").write_bytes(b"a" * 100)

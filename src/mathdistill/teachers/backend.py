@@ -22,6 +22,7 @@ cost record, and is retried on the next run.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import os
@@ -96,6 +97,19 @@ class CostMeter:
         d["wall_s"] = round(self.wall_s, 3)
         d["errors"] = dict(sorted(self.errors.items()))
         return d
+
+
+def model_fingerprint(model: str) -> str:
+    """A short hash of a local model directory's files; "" for a hub id."""
+    path = Path(model)
+    if not path.is_dir():
+        return ""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(path)}:{f.stat().st_size}:".encode())
+        with open(f, "rb") as fh:
+            h.update(fh.read(1 << 20))
+    return h.hexdigest()[:16]
 
 
 def _slug(s: str) -> str:
@@ -224,6 +238,10 @@ class CompletionBackend:
         if missing:  # a backend bug: never drop a completion silently
             raise TeacherError(f"{self.name}: {missing} completion(s) neither served nor failed")
         self.meter.wall_s += time.perf_counter() - t0
+        m = self.meter
+        logger.info("%s %s: %d completions requested; so far %d cached, %d new, %d failed, "
+                    "%d requests, tokens in/out %d/%d", self.name, self.model, len(prompts) * n,
+                    m.cached, m.generated, m.failed, m.requests, m.prompt_tokens, m.completion_tokens)
         return grid  # type: ignore[return-value]
 
     def _fill(self, grid, req: Request, entry: dict, *, cached: bool) -> None:

@@ -20,24 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from pathlib import Path
 
-from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError
+from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError, model_fingerprint
 
 logger = logging.getLogger(__name__)
-
-
-def model_fingerprint(model: str) -> str:
-    """A short hash of a local model directory's files; "" for a hub id."""
-    path = Path(model)
-    if not path.is_dir():
-        return ""
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(f"{f.relative_to(path)}:{f.stat().st_size}:".encode())
-        with open(f, "rb") as fh:
-            h.update(fh.read(1 << 20))
-    return h.hexdigest()[:16]
 
 
 class HFTeacher(CompletionBackend):

@@ -11,7 +11,8 @@ api_key (else the variable named by api_key_env, default OPENAI_API_KEY; "EMPTY"
 local server), concurrency (requests in flight), rate_limit (requests/s, None = no limit),
 timeout (s per request), max_attempts, backoff_initial/backoff_max (s, exponential with
 jitter), max_retry_after (cap on a server's Retry-After, s), send_seed, max_stop (stop
-strings sent; OpenAI accepts 4), extra_body (e.g. {"top_k": 20} for vLLM).
+strings sent; OpenAI accepts 4), extra_body (e.g. {"top_k": 20} for vLLM),
+max_tokens_field ("max_completion_tokens" for OpenAI o-series models).
 
 Requests go through the official SDK (AsyncOpenAI, typed ChatCompletion/Completion).
 Retries (tenacity; the SDK's own are off): 408/409/429/5xx, timeouts, connection errors
@@ -106,7 +107,8 @@ class OpenAITeacher(CompletionBackend):
                  concurrency: int = 8, rate_limit: float | None = None, timeout: float = 120.0,
                  max_attempts: int = 6, backoff_initial: float = 1.0, backoff_max: float = 60.0,
                  max_retry_after: float = 300.0, send_seed: bool = True, max_stop: int | None = 4,
-                 extra_body: dict | None = None, send_key_header: bool = True, **common):
+                 extra_body: dict | None = None, send_key_header: bool = True,
+                 max_tokens_field: str = "max_tokens", **common):
         model = model or os.environ.get("MATHDISTILL_TEACHER_MODEL")
         self.supports_seed = send_seed
         super().__init__(model, max_stop=max_stop, **common)
@@ -122,6 +124,9 @@ class OpenAITeacher(CompletionBackend):
         self._backoff = (wait_exponential(multiplier=backoff_initial, max=backoff_max)
                          + wait_random(0, backoff_initial))
         self.extra_body, self.send_key_header = dict(extra_body or {}), send_key_header
+        if max_tokens_field not in ("max_tokens", "max_completion_tokens"):
+            raise ValueError("max_tokens_field must be max_tokens or max_completion_tokens")
+        self.max_tokens_field = max_tokens_field
 
     def _params(self, prompt, samples, overrides):
         p = super()._params(prompt, samples, overrides)
@@ -201,7 +206,7 @@ class OpenAITeacher(CompletionBackend):
         self.meter.requests += 1
         p = req.params
         body = {"model": self.model, **req.payload, "temperature": p["temperature"],
-                "top_p": p["top_p"], "max_tokens": p["max_tokens"]}
+                "top_p": p["top_p"], self.max_tokens_field: p["max_tokens"]}
         if p.get("stop"):
             body["stop"] = list(p["stop"])
         if "seed" in p:

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError
-from mathdistill.teachers.hf_backend import model_fingerprint
+from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError, model_fingerprint
 
 logger = logging.getLogger(__name__)
 
