@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 from mathdistill.io import read_records, write_json, write_jsonl
 from mathdistill.records import Problem, Rationale
@@ -25,8 +26,11 @@ def teach(problems_file, teacher: str, strategy: str, out, *, n: int = 1,
     from mathdistill.teachers import get_teacher
 
     problems = read_records(problems_file, Problem)
-    rationales = get_teacher(teacher, **dict(options or {})).generate(problems, strategy, n=n)
+    backend = get_teacher(teacher, **dict(options or {}))
+    rationales = backend.generate(problems, strategy, n=n)
     count = write_jsonl(out, rationales)
+    if hasattr(backend, "write_cost"):  # real backends: calls/cache hits/tokens beside `out`
+        backend.write_cost(Path(out).with_name("cost.json"))
     logger.info("teacher %s/%s: %d rationales for %d problems", teacher, strategy, count,
                 len(problems))
     return count
