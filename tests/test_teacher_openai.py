@@ -70,7 +70,12 @@ def test_faults_lose_nothing_repeat_nothing_and_match_fault_free_run(tmp_path):
     probs = problems(10)
     with FakeOpenAIServer() as clean:
         reference = teacher(clean, tmp_path / "ref.jsonl").generate(probs, "pot", n=2)
-    faults = fault_plan(ALL_FAULTS, rate=0.7, attempts=2, seed=3)
+    plan = fault_plan(ALL_FAULTS, rate=0.7, attempts=2, seed=3)
+
+    def faults(no, key, attempt, body):  # every kind twice first, then the random plan
+        return ALL_FAULTS[no % len(ALL_FAULTS)] if no < 2 * len(ALL_FAULTS) else plan(
+            no, key, attempt, body)
+
     with FakeOpenAIServer(faults=faults, retry_after=0.05, slow_s=1.5) as srv:
         t = teacher(srv, tmp_path / "c.jsonl", max_attempts=8)
         got = t.generate(probs, "pot", n=2)
