@@ -104,7 +104,7 @@ def encode_examples(
     }
     if truncated or dropped:
         logger.warning(
-            "encoding: %d of %d examples truncated, %d dropped (prompt too long)",
+            "encoding: %d of %d examples truncated to fit, %d dropped (prompt alone too long)",
             truncated,
             len(examples),
             dropped,

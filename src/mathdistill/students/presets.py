@@ -119,6 +119,26 @@ PRESETS: dict[str, Preset] = {
         ),
         "Gemma architecture (MQA, tied embeddings, GELU MLP)",
     ),
+    # Not tiny: the exact Qwen2(.5)-0.5B architecture with random weights, for GPU throughput
+    # benchmarks (bench/students_gpu.sh) without a hub download. Learns nothing useful.
+    "random-qwen2-0.5b": Preset(
+        Qwen2Config,
+        "causal",
+        {
+            "hidden_size": 896,
+            "intermediate_size": 4864,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 14,
+            "num_key_value_heads": 2,
+            "vocab_size": 151936,
+            "max_position_embeddings": 32768,
+            "rms_norm_eps": 1e-6,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0},
+            "tie_word_embeddings": True,
+        },
+        "Qwen2.5-0.5B sizes (494M params), random init; the embedding is larger than the "
+        "project tokenizer's vocabulary, as in the real model",
+    ),
 }
 
 
@@ -142,7 +162,9 @@ def make_tiny(
     ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id}
     if spec.kind == "causal":
         ids["bos_token_id"] = tok.bos_token_id
-    config = spec.config_cls(vocab_size=len(tok), **ids, **spec.sizes)
+    sizes = dict(spec.sizes)
+    vocab = max(len(tok), sizes.pop("vocab_size", 0))  # a preset may fix a larger embedding
+    config = spec.config_cls(vocab_size=vocab, **ids, **sizes)
     if spec.kind == "seq2seq":
         config.decoder_start_token_id = tok.pad_token_id  # T5 starts decoding from <pad>
     auto = AutoModelForSeq2SeqLM if spec.kind == "seq2seq" else AutoModelForCausalLM
