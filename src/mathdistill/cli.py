@@ -160,7 +160,7 @@ def _add_filter(sub) -> None:
                        description="Score each rationale with its strategy (CoT/L2M: answer "
                                    "extraction, PoT: sandboxed execution, EoT: equation solving) "
                                    "and keep those whose answer equals the gold answer.")
-    p.add_argument("--in", dest="inp", required=True, help="rationales JSONL")
+    p.add_argument("--in", dest="inp", required=True, metavar="FILE", help="rationales JSONL")
     p.add_argument("--out", required=True, help="kept rationales JSONL (pred/correct set)")
     p.add_argument("--stats", help="write the drop statistics here (JSON)")
     p.set_defaults(func=cmd_filter)
@@ -198,7 +198,7 @@ def _add_solve(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--strategy", choices=STRATEGIES,
                    help="how to read the texts (default: each row's 'strategy')")
-    p.add_argument("--in", dest="inp", required=True, help="rationale/prediction JSONL")
+    p.add_argument("--in", dest="inp", required=True, metavar="FILE", help="rationale/prediction JSONL")
     p.add_argument("--out", required=True, help="output JSONL")
     p.set_defaults(func=cmd_solve)
 
