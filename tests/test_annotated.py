@@ -89,7 +89,8 @@ def test_negative_results_chain():
 
 
 def test_rounded_result_still_refers_to_its_step():
-    sol = "Each gets 10/3 = <<10/3=3.33>>3.33 cakes.\nAll get 3.33*3 = <<3.33*3=10>>10 cakes.\n#### 10"
+    sol = ("Each gets 10/3 = <<10/3=3.33>>3.33 cakes.\n"
+           "All get 3.33*3 = <<3.33*3=10>>10 cakes.\n#### 10")
     steps = gsm8k_steps(sol)
     assert steps[1]["expr"] == "cakes * 3"
     assert chain(steps) == pytest.approx(10.0)
@@ -211,7 +212,8 @@ def test_gsm8k_rationales():
     assert cot.text == ("Natalia sold 48/2 = 24 clips in May.\n"
                         "Natalia sold 48+24 = 72 clips altogether.\nThe answer is 72.")
     [pot] = t.generate([GSM], "pot")
-    assert pot.text == "clips_may = 48 / 2\nclips_altogether = 48 + clips_may\nanswer = clips_altogether"
+    assert pot.text == ("clips_may = 48 / 2\nclips_altogether = 48 + clips_may\n"
+                        "answer = clips_altogether")
     [l2m] = t.generate([GSM], "l2m")
     assert l2m.text.startswith("Sub-question 1: What is the clips may?\n")  # generic question
     assert l2m.text.endswith("Final Answer: 72")

@@ -45,7 +45,8 @@ def _add_prepare(sub) -> None:
     p.add_argument("--split", required=True, help="train / test / dev (depends on the data set)")
     p.add_argument("--out", required=True, help="output JSONL file")
     p.add_argument("--limit", type=int, help="keep the first N problems")
-    p.add_argument("--data-dir", help="data directory (default: $MATHDISTILL_DATA or ../shared/data)")
+    p.add_argument("--data-dir",
+                   help="data directory (default: $MATHDISTILL_DATA or ../shared/data)")
     g = p.add_argument_group("synthetic options")
     g.add_argument("--n", type=int, help="number of problems to generate")
     g.add_argument("--seed", type=int)
@@ -198,7 +199,8 @@ def _add_solve(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--strategy", choices=STRATEGIES,
                    help="how to read the texts (default: each row's 'strategy')")
-    p.add_argument("--in", dest="inp", required=True, metavar="FILE", help="rationale/prediction JSONL")
+    p.add_argument("--in", dest="inp", required=True, metavar="FILE",
+                   help="rationale/prediction JSONL")
     p.add_argument("--out", required=True, help="output JSONL")
     p.set_defaults(func=cmd_solve)
 

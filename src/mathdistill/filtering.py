@@ -7,13 +7,14 @@
     #          "by_error": {"wrong_answer": 1, "syntax": 1},
     #          "by_strategy": {"pot": {"total": 10, "kept": 8, "dropped": 2, "drop_rate": 0.2}}}
 
-Answers come from each rationale's strategy (`strategies.get(s).answers`): CoT / L2M
-texts are read with `extract_answer`, PoT programs run in the sandbox, EoT systems are
-solved in a worker. A rationale is correct when its answer `is_correct` (tolerance mode)
-against `rationale.answer` (None when that is None: nothing to grade against). Label answers (a gold that is not a number, e.g. "yes" or
-"b") are read with `extract_label` (choices from `meta["choices"]`, else letters a-e for a
-one-letter gold). In `by_error`, a dropped rationale whose answer was found but is wrong
-counts as "wrong_answer"; otherwise its Result error kind ("syntax", "timeout", ...).
+Answers come from each rationale's strategy (`strategies.get(s).answers`): CoT / L2M texts
+are read with `extract_answer`, PoT programs run in the sandbox, EoT systems are solved in a
+worker. A rationale is correct when its answer `is_correct` (tolerance mode) against
+`rationale.answer` (None when that is None: nothing to grade against). Label answers (a gold
+that is not a number, e.g. "yes" or "b") are read with `extract_label` (choices from
+`meta["choices"]`, else letters a-e for a one-letter gold). In `by_error`, a dropped
+rationale whose answer was found but is wrong counts as "wrong_answer"; otherwise its Result
+error kind ("syntax", "timeout", ...).
 """
 
 from __future__ import annotations

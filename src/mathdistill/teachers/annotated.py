@@ -7,13 +7,13 @@
 What it serves:
 - GSM8K (`gold["solution"]`): the `<<expr=result>>` calculator annotations become solution
   steps (`gsm8k_steps`, see `gsm8k_annotations`). CoT = the solution lines with annotations
-  removed + `The answer is N.` (always derivable, even with no annotation); PoT / EoT / L2M =
-  the steps rendered by `strategies.get(s).render` with no stated answer, so the program's
-  own result is what the filter stage checks (about 5% of the annotated GSM8K train chains do not reach
-  the gold answer: their final step is not annotated). A problem with no usable annotation
-  gets no PoT / EoT / L2M rationale. GSM8K train has no socratic text, so L2M sub-questions
-  are the generic ones the L2M strategy builds from var names ("What is the clips may?");
-  a socratic solution (`"Q? ** step"` lines) gives real sub-questions.
+  removed + `The answer is N.` (always derivable, even with no annotation); PoT / EoT / L2M
+  = the steps rendered by `strategies.get(s).render` with no stated answer, so the program's
+  own result is what the filter stage checks (about 5% of the annotated GSM8K train chains
+  do not reach the gold answer, mostly because the final step is not annotated). A problem with no usable
+  annotation gets no PoT / EoT / L2M rationale. GSM8K train has no socratic text, so L2M
+  sub-questions are the generic ones the L2M strategy builds from var names ("What is the
+  clips may?"); a socratic solution (`"Q? ** step"` lines) gives real sub-questions.
 - Synthetic problems (`gold["steps"]`): all four strategies rendered from their steps and
   the problem's answer.
 - Anything else raises `DataError`: this teacher only serves annotated data.
@@ -87,7 +87,8 @@ class AnnotatedTeacher:
 
     def generate(self, problems: Sequence[Problem], strategy: str, n: int = 1) -> list[Rationale]:
         if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+            raise ValueError(
+                f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         bad = next((p for p in problems if not servable(p)), None)

@@ -285,7 +285,7 @@ def gsm8k_steps(solution: str) -> list[dict] | None:
             except AnnotationError:
                 continue
             if stated is None:  # "<<3*4=>>12": the result follows the annotation
-                stated_value = _number(body[mt.end():mt.end() + 20]) if mt.end() < len(body) else None
+                stated_value = _number(body[mt.end():mt.end() + 20])
             else:
                 stated_value = _number(stated)
             start = matches[i - 1].end() if i else 0
