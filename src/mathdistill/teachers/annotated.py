@@ -10,8 +10,8 @@ What it serves:
   removed + `The answer is N.` (always derivable, even with no annotation); PoT / EoT / L2M
   = the steps rendered by `strategies.get(s).render` with no stated answer, so the program's
   own result is what the filter stage checks (about 5% of the annotated GSM8K train chains
-  do not reach the gold answer, mostly because the final step is not annotated). A problem with no usable
-  annotation gets no PoT / EoT / L2M rationale. GSM8K train has no socratic text, so L2M
+  do not reach the gold answer, mostly because the final step is not annotated). A problem
+  with no usable annotation gets no PoT / EoT / L2M rationale. GSM8K train has no socratic text, so L2M
   sub-questions are the generic ones the L2M strategy builds from var names ("What is the
   clips may?"); a socratic solution (`"Q? ** step"` lines) gives real sub-questions.
 - Synthetic problems (`gold["steps"]`): all four strategies rendered from their steps and
