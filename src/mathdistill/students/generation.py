@@ -84,10 +84,8 @@ def _hf_config(cfg: GenerationConfig, tok, model, n_return: int) -> HFGeneration
         "eos_token_id": model.generation_config.eos_token_id or tok.eos_token_id,
         "repetition_penalty": 1.0,
     }
-    if cfg.do_sample:
+    if cfg.do_sample:  # explicit values: a model's own defaults (e.g. top_k 20) are not merged in
         gen.update(temperature=cfg.temperature, top_p=cfg.top_p, top_k=cfg.top_k)
-    else:  # explicit neutral values so a model's sampling defaults are not merged in
-        gen.update(temperature=1.0, top_p=1.0, top_k=0)
     if getattr(model.config, "is_encoder_decoder", False):
         gen["decoder_start_token_id"] = model.generation_config.decoder_start_token_id
     if cfg.stop:

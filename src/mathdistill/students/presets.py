@@ -9,6 +9,8 @@ Each preset uses the family's own config class (T5Config, Qwen2Config, LlamaConf
 GemmaConfig), so the tiny model runs the same modelling code as the real student; only the
 sizes differ (d_model 128, 2 layers). The vocabulary is trained on the given texts
 (see tokenizer.py), so the model matches the data it will see in tests and smoke runs.
+`random-qwen2-0.5b` is not tiny: the Qwen2.5-0.5B architecture at full size with random
+weights, for GPU throughput benchmarks (bench/students_gpu.sh).
 """
 
 from __future__ import annotations
