@@ -1,0 +1,143 @@
+"""Throughput of the PoT sandbox vs. plain `exec`, on the GSM8K train programs.
+
+    python bench/sandbox.py                          # workers 1 and 2, best of 3 runs each
+    python bench/sandbox.py --workers 1 2 4 --repeat 5 --limit 2000 --out results/bench/sandbox.json
+
+Programs: the annotated teacher's PoT rationales for GSM8K train (`get_teacher("annotated")`,
+~7.4k programs of 2-8 lines); if it cannot be imported, the `<<expr=result>>` calculator
+annotations are chained into `v0 = expr ...; answer = vN` programs by `chain_annotations`.
+
+Baseline ("plain exec"): a child Python process that only does, per program, what an
+unsandboxed runner needs: copy a namespace holding the SIKeD prefix (`from math import *`,
+SymPy `Symbol, Eq, solve, symbols`), `compile`, `exec`, read `answer`, `float()`. It runs in
+a child so that this process never executes program text (project rule); its time is
+measured inside the child, so process start-up is not counted. The sandbox is timed from
+this process for a whole `run_programs` call (workers already started), so it includes
+batching, JSON over pipes, the static checks, the CPU timer per program, and the answer
+conversion. Both sides must agree on every value (checked). Numbers depend on the load of
+the machine: report it (`uptime` is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mathdistill.execution import Sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+ANNOTATION = re.compile(r"<<([^=<>]*)=([^<>]*)>>")
+
+BASELINE = r"""
+import json, sys, time, math
+from sympy import Symbol, Eq, solve, symbols
+programs = json.load(sys.stdin)
+ns = {k: getattr(math, k) for k in dir(math) if not k.startswith("_")}
+ns.update(Symbol=Symbol, Eq=Eq, solve=solve, symbols=symbols)
+best, values = None, None
+for _ in range(int(sys.argv[1])):
+    out = []
+    t = time.perf_counter()
+    for p in programs:
+        g = ns.copy()
+        try:
+            exec(compile(p, "<program>", "exec", dont_inherit=True), g)
+            out.append(float(g["answer"]))
+        except Exception:
+            out.append(None)
+    dt = time.perf_counter() - t
+    best = dt if best is None else min(best, dt)
+    values = out
+json.dump({"seconds": best, "values": values}, sys.stdout)
+"""
+
+
+def chain_annotations(solution: str) -> str | None:
+    """A GSM8K solution's calculator annotations as a program: `v0 = 48/2 ... answer = v1`."""
+    exprs = [e for e, _ in ANNOTATION.findall(solution)]
+    if not exprs:
+        return None
+    lines = [f"v{i} = {e}" for i, e in enumerate(exprs)]
+    return "\n".join(lines + [f"answer = v{len(exprs) - 1}"])
+
+
+def load_programs(data_dir: Path) -> tuple[list[str], str]:
+    try:
+        from mathdistill.data import load
+        from mathdistill.teachers import get_teacher
+
+        problems = load("gsm8k", "train", data_dir=data_dir)
+        rationales = get_teacher("annotated").generate(problems, "pot")
+        return [r.text for r in rationales], "annotated teacher (gsm8k train)"
+    except ImportError:
+        with open(data_dir / "gsm8k" / "train.jsonl") as f:
+            rows = [json.loads(line) for line in f]
+        programs = [p for p in (chain_annotations(r["answer"]) for r in rows) if p]
+        return programs, "chained calculator annotations (gsm8k train)"
+
+
+def plain_exec(programs: list[str], repeat: int) -> tuple[float, list]:
+    proc = subprocess.run([sys.executable, "-c", BASELINE, str(repeat)], input=json.dumps(programs),
+                          capture_output=True, text=True, check=True)
+    out = json.loads(proc.stdout)
+    return out["seconds"], out["values"]
+
+
+def sandbox(programs: list[str], workers: int, repeat: int) -> tuple[list[float], list, dict]:
+    times = []
+    with Sandbox(workers=workers, timeout=5.0) as box:
+        box.run_programs([f"answer = {i}" for i in range(4 * workers)])  # start the workers
+        for _ in range(repeat):
+            t = time.perf_counter()
+            results = box.run_programs(programs)
+            times.append(time.perf_counter() - t)
+        return times, [r.value for r in results], dict(box.stats)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON")
+    args = ap.parse_args(argv)
+
+    programs, source = load_programs(args.data_dir)
+    programs = programs[: args.limit]
+    n = len(programs)
+    print(f"{n} programs ({len(set(programs))} distinct) from {source}; "
+          f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} "
+          f"(the machine is shared: other processes compete for the cores)")
+
+    base_s, base_values = plain_exec(programs, args.repeat)
+    rows = [{"method": "plain exec (1 process)", "workers": 1, "seconds": base_s,
+             "per_s": n / base_s}]
+    for w in args.workers:
+        times, values, stats = sandbox(programs, w, args.repeat)
+        agree = sum(a == b for a, b in zip(values, base_values, strict=True))
+        best = min(times)
+        rows.append({"method": "sandbox", "workers": w, "seconds": best, "per_s": n / best,
+                     "median_s": statistics.median(times), "agree": agree, "stats": stats})
+
+    print("\n| method | workers | best s | programs/s | vs plain exec | agree |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['method']} | {r['workers']} | {r['seconds']:.3f} | {r['per_s']:,.0f} | "
+              f"{r['per_s'] / rows[0]['per_s']:.2f}x | {r.get('agree', n)}/{n} |")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"n": n, "source": source, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

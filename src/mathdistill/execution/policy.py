@@ -1,0 +1,120 @@
+"""What an untrusted PoT program may use: the static checks the sandbox worker runs.
+
+    from mathdistill.execution.policy import check_code
+    code = compile(source, "<program>", "exec", dont_inherit=True)
+    problem = check_code(code)      # None, or why the program is forbidden
+
+The check looks at the compiled code object (and every nested one), not at the source
+text, so it costs about a microsecond on top of `compile`:
+- every name the bytecode loads, stores or reads as an attribute (`co_names`) must not be
+  in `FORBIDDEN_NAMES` and must not start with an underscore (`_` alone is fine): this
+  rejects dunder tricks (`().__class__`, `__import__`, `__builtins__`), frame walking
+  (`gi_frame`, `f_back`, `f_globals`) and the dangerous builtins (`eval`, `open`, ...);
+- no attribute assignment/deletion (`obj.x = ...`, programs must not mutate shared
+  objects such as modules or SymPy classes), no `class` statements (metaclass tricks), no
+  `match` class patterns (they read attributes by name from a constant);
+- imports only of `ALLOWED_MODULES`, absolute, and `from m import n` only of names in
+  `allowed_names(m)` when the worker registered them.
+This is the first of several layers (restricted builtins, module proxies, an audit hook,
+OS limits, a killing parent): see `mathdistill.execution.worker`.
+"""
+
+from __future__ import annotations
+
+import dis
+from types import CodeType
+
+MAX_CHARS = 100_000  # longer programs are rejected as `forbidden` before compiling
+
+# Modules a program may import (it gets a fresh proxy holding only public, non-module names).
+ALLOWED_MODULES = ("math", "cmath", "fractions", "decimal", "statistics", "itertools",
+                   "functools", "sympy")
+MODULE_NAMES = {  # explicit subsets; the other modules expose every public non-module name
+    "fractions": ("Fraction",),
+    "functools": ("reduce", "lru_cache", "cache"),
+    "sympy": ("Symbol", "symbols", "Eq", "solve", "simplify", "Rational", "Integer", "Float",
+              "sqrt", "cbrt", "root", "Abs", "floor", "ceiling", "pi", "E", "exp", "log",
+              "sin", "cos", "tan", "expand", "factor", "N", "nsimplify", "linsolve",
+              "solveset", "Min", "Max", "Poly"),
+}
+
+FORBIDDEN_NAMES = frozenset({
+    # builtins that execute code, reach objects by name, touch files or the interpreter
+    "eval", "exec", "compile", "open", "input", "breakpoint", "help", "exit", "quit",
+    "globals", "locals", "vars", "dir", "getattr", "setattr", "delattr", "hasattr",
+    "type", "object", "super", "classmethod", "staticmethod", "property", "memoryview",
+    "BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit",
+    # frame / code / traceback attributes (reach other scopes' globals and builtins)
+    "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "cr_frame", "cr_code", "cr_await",
+    "cr_origin", "ag_frame", "ag_code", "ag_await", "f_back", "f_builtins", "f_code",
+    "f_globals", "f_locals", "f_trace", "f_lasti", "f_lineno", "tb_frame", "tb_next",
+    "co_code", "co_consts", "co_names", "func_globals", "mro", "with_traceback",
+    # mutable class-level SymPy state shared by every program in a worker
+    "default_assumptions",
+    # string parsing entry points that end in eval
+    "sympify", "parse_expr", "lambdify",
+})
+
+_OP = dis.opmap
+_BAD_OPS = {
+    _OP["STORE_ATTR"]: "attribute assignment is not allowed",
+    _OP["DELETE_ATTR"]: "attribute deletion is not allowed",
+    _OP["LOAD_BUILD_CLASS"]: "class definitions are not allowed",
+    _OP["MATCH_CLASS"]: "match class patterns are not allowed",
+}
+_IMPORT_NAME = _OP["IMPORT_NAME"]
+_IMPORT_FROM = _OP["IMPORT_FROM"]
+
+_allowed_names = {m: frozenset(names) for m, names in MODULE_NAMES.items()}
+
+
+def register_module_names(module: str, names) -> None:
+    """Record which names `from module import ...` may take (the worker calls this)."""
+    _allowed_names[module] = frozenset(names)
+
+
+def check_name(name: str) -> str | None:
+    if name in FORBIDDEN_NAMES:
+        return f"use of {name!r} is not allowed"
+    if name[:1] == "_" and name != "_":
+        return f"names starting with an underscore are not allowed: {name!r}"
+    return None
+
+
+def _check_imports(code: CodeType) -> str | None:
+    module, consts = None, [None, None]  # the two constants before IMPORT_NAME: level, fromlist
+    for ins in dis.get_instructions(code):
+        if ins.opcode == _IMPORT_NAME:
+            module = ins.argval
+            if consts[-2] != 0:
+                return "relative imports are not allowed"
+            if module not in ALLOWED_MODULES:
+                return f"import of {module!r} is not allowed"
+        elif ins.opcode == _IMPORT_FROM:
+            names = _allowed_names.get(module)
+            if names is not None and ins.argval not in names:
+                return f"cannot import {ins.argval!r} from {module!r}"
+        elif ins.opname == "LOAD_CONST":
+            consts = [consts[-1], ins.argval]
+    return None
+
+
+def check_code(code: CodeType) -> str | None:
+    """Return why `code` (a compiled program) is forbidden, or None if it may run."""
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        for name in c.co_names:
+            problem = check_name(name)
+            if problem:
+                return problem
+        ops = c.co_code[::2]  # one opcode per 2-byte code unit (3.11+: caches are opcode 0)
+        for op, why in _BAD_OPS.items():
+            if op in ops:
+                return why
+        if _IMPORT_NAME in ops:
+            problem = _check_imports(c)
+            if problem:
+                return problem
+        stack.extend(k for k in c.co_consts if isinstance(k, CodeType))
+    return None

@@ -1,0 +1,119 @@
+"""One sandbox worker process as the parent sees it: pipes, a shared progress page, state.
+
+    w = WorkerProcess(cfg, env, debug=False)   # starts `python -P -s -c <worker main> CFG`
+    w.send({"kind": "pot", "timeout": 5.0, "flush": 0.05, "items": [[0, "answer = 1"]]})
+    lines = w.read_lines()                      # complete protocol lines; None at EOF
+    w.current()                                 # id of the item it is running, -1 between
+    w.stop(kill=True)
+
+The worker gets a scrubbed environment (no API keys or tokens of the parent), cwd `/`, its
+own session (a Ctrl-C in the terminal does not reach it), no inherited descriptors except
+its pipes and the 8-byte memfd page through which it publishes the id of the item it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import subprocess
+import sys
+import time
+
+BOOT = "from mathdistill.execution.worker import main; main()"
+MAX_LINE = 64 * 2**20  # a longer protocol line means a misbehaving worker
+
+
+class ProtocolError(RuntimeError):
+    pass
+
+
+def _progress_page():
+    """(fd to pass, mmap, int64 view) of a fresh shared page, or Nones without memfd."""
+    if not hasattr(os, "memfd_create"):
+        return None, None, None
+    fd = os.memfd_create("mathdistill-sandbox", os.MFD_CLOEXEC)
+    os.ftruncate(fd, 8)
+    shm = mmap.mmap(fd, 8)
+    view = memoryview(shm).cast("q")
+    view[0] = -1
+    return fd, shm, view
+
+
+class WorkerProcess:
+    def __init__(self, cfg: dict, env: dict, *, debug: bool = False):
+        fd, self._shm, self._progress = _progress_page()
+        cmd = [sys.executable, "-P", "-s", "-c", BOOT, json.dumps({**cfg, "progress_fd": fd})]
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=None if debug else subprocess.DEVNULL, env=env, cwd="/",
+                start_new_session=True, close_fds=True, pass_fds=() if fd is None else (fd,))
+        finally:
+            if fd is not None:
+                os.close(fd)
+        self.fd = self.proc.stdout.fileno()
+        self.buf = bytearray()
+        self.ready = False
+        self.info: dict = {}
+        self.started = time.monotonic()
+        self.chunk: list | None = None  # [(uid, text)] being run
+        self.precise = False  # the worker reports after every item of `chunk`
+        self.done = 0  # results received for `chunk`
+        self.progress_at = 0.0  # when the chunk was sent or the last results came
+        self.tasks = 0  # items finished over the worker's life
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def current(self) -> int:
+        """The id of the item the worker is running (-1: between items, or unknown)."""
+        return self._progress[0] if self._progress is not None else -1
+
+    def send(self, msg: dict) -> None:
+        try:
+            self.proc.stdin.write((json.dumps(msg) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:  # it died while idle: the reader sees EOF
+            pass
+
+    def read_lines(self) -> list[bytes] | None:
+        """The complete lines available now; None when the worker closed its end."""
+        try:
+            data = os.read(self.fd, 1 << 20)
+        except OSError:
+            data = b""
+        if not data:
+            return None
+        self.buf += data
+        if len(self.buf) > MAX_LINE:
+            raise ProtocolError("oversized message")
+        *lines, rest = self.buf.split(b"\n")
+        self.buf = bytearray(rest)
+        return lines
+
+    def stop(self, *, kill: bool) -> None:
+        """Close the pipes (an idle worker exits on EOF); `kill`: SIGKILL and reap it."""
+        if kill:
+            self.proc.kill()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        if kill:
+            self.proc.wait()
+        self.proc.stdout.close()
+        if self._shm is not None:
+            self._progress.release()
+            self._shm.close()
+            self._shm = self._progress = None
+
+    def exit_reason(self) -> str:
+        code = self.proc.poll()
+        if code is None:
+            try:
+                code = self.proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                return "still running"
+        return f"signal {-code}" if code < 0 else f"exit code {code}"
