@@ -21,6 +21,19 @@ What it serves:
 The teacher is deterministic: by default it returns one rationale per problem whatever
 `n` is (the Teacher protocol allows fewer than n). `AnnotatedTeacher(repeat=True)` returns
 the same rationale n times (meta["sample"] = 0..n-1), for pipelines that expect n rows.
+
+FDD / Tailored Learning operations (same names as the real backends'):
+- `generate_questions(problems, mode, seed=0)`: "similar" -> `synthetic.perturb` with new
+  names and numbers (the FDD prompt asks for "a different scenario and numbers"), "harder"
+  -> the same followed by `synthetic.extend` (one more step). Returns Problems (with gold
+  steps and answer, so this teacher can also write their rationales), or None for a
+  problem without a synthetic plan (e.g. GSM8K: its annotations cannot be re-rendered) or
+  when no variant fits. New names matter for FDD's ROUGE-L filter (0.7): measured
+  against the seed question alone, a perturb that keeps the names is a near copy (F1 >=
+  0.82 on 200 synthetic train problems: none would pass); with new names 73% pass, and
+  99% of the harder (perturbed + extended) ones.
+- `feedback(problems, wrong_rationales)`: the reference CoT rationale of each problem,
+  whatever the mistake (this teacher cannot tailor; meta["wrong"] keeps the mistake).
 """
 
 from __future__ import annotations
@@ -109,4 +122,46 @@ class AnnotatedTeacher:
         if skipped:
             logger.info("annotated %s: %d of %d problems have no usable annotation (skipped)",
                         strategy, skipped, len(problems))
+        return out
+
+    # ---- FDD / Tailored Learning operations (used by methods.fdd / methods.tailored) ----
+    def generate_questions(self, problems: Sequence[Problem], mode: str = "harder", *,
+                           seed: int = 0) -> list[Problem | None]:
+        """FDD: a harder (perturb + extend) or similar (perturb) variant per problem, or None."""
+        from mathdistill.data import synthetic
+
+        if mode not in ("harder", "similar"):
+            raise ValueError(f"unknown question mode {mode!r} (harder, similar)")
+        out: list[Problem | None] = []
+        for p in problems:
+            if not (p.gold or {}).get("plan"):
+                out.append(None)
+                continue
+            try:
+                q = synthetic.perturb(p, seed, new_names=True)
+                out.append(synthetic.extend(q, seed) if mode == "harder" else q)
+            except ValueError:  # no new numbers found / no step fits
+                out.append(None)
+        missing = sum(q is None for q in out)
+        if missing:
+            logger.info("annotated %s questions: %d of %d problems have no variant", mode,
+                        missing, len(problems))
+        return out
+
+    def feedback(self, problems: Sequence[Problem], wrong_rationales: Sequence[Rationale | str],
+                 n: int = 1) -> list[Rationale]:
+        """Tailored Learning: the reference CoT rationale for each (problem, mistake) pair."""
+        if len(problems) != len(wrong_rationales):
+            raise ValueError(f"{len(problems)} problems but {len(wrong_rationales)} rationales")
+        out = []
+        for p, w in zip(problems, wrong_rationales):
+            text = rationale_text(p, "cot")
+            if text is None:
+                continue
+            wrong = w.text if isinstance(w, Rationale) else str(w)
+            for k in range(n if self.repeat else 1):
+                meta = {"teacher": self.name, "dataset": p.dataset, "sample": k,
+                        "feedback": True, "wrong": wrong}
+                out.append(Rationale(id=p.id, question=p.question, answer=p.answer,
+                                     strategy="cot", text=text, meta=meta))
         return out
