@@ -140,36 +140,49 @@ def dedup_rouge(cands: Sequence[Problem], existing: Sequence[str], threshold: fl
     """(kept, dropped): drop a candidate whose ROUGE-L F1 with an existing question (or,
     with `within`, an earlier kept candidate) is > threshold.
 
-    Scores come from `rouge_score` (RougeScorer(["rougeL"]), default tokenizer); pairs
-    whose bag-of-tokens bound 2*overlap/(m+n) cannot exceed the threshold are skipped,
-    which never changes the result (LCS <= multiset overlap). dropped rows:
-    {"id", "question", "match", "score"}."""
+    Scores come from `rouge_score` (RougeScorer(["rougeL"]), its default tokenizer). Only
+    pairs whose bag-of-tokens bound 2 * overlap / (m + n) exceeds the threshold are
+    scored (ROUGE-L F1 = 2 * LCS / (m + n) and LCS <= the multiset overlap), so the result
+    is the same as scoring every pair; the overlaps with all texts come from a token index
+    in numpy. dropped rows: {"id", "question", "match", "score"} (the first match found)."""
+    import numpy as np
     from rouge_score import rouge_scorer, tokenizers
 
     scorer = rouge_scorer.RougeScorer(["rougeL"])
     tok = tokenizers.DefaultTokenizer()
-    ref = [(q, Counter(tok.tokenize(q))) for q in dict.fromkeys(existing)]
+    texts = [*dict.fromkeys(existing), *(c.question for c in cands)]
+    n_existing = len(texts) - len(cands)
+    bags = [Counter(tok.tokenize(t)) for t in texts]
+    lengths = np.array([sum(b.values()) for b in bags], dtype=float)
+    postings: dict[str, tuple[list[int], list[int]]] = {}
+    for i, bag in enumerate(bags):
+        for t, k in bag.items():
+            ids, counts = postings.setdefault(t, ([], []))
+            ids.append(i)
+            counts.append(k)
+    index = {t: (np.array(ids), np.array(counts)) for t, (ids, counts) in postings.items()}
+    active = np.zeros(len(texts), dtype=bool)
+    active[:n_existing] = True
     kept, dropped = [], []
-    for c in cands:
-        bag = Counter(tok.tokenize(c.question))
-        m = sum(bag.values())
+    for j, c in enumerate(cands):
+        i = n_existing + j
+        overlap = np.zeros(len(texts))
+        for t, k in bags[i].items():
+            ids, counts = index[t]
+            overlap[ids] += np.minimum(counts, k)
+        denom = np.maximum(lengths + lengths[i], 1.0)
         hit = None
-        for q, qbag in ref:
-            n = sum(qbag.values())
-            if m + n == 0 or 2 * min(m, n) / (m + n) <= threshold:
-                continue
-            if 2 * sum((bag & qbag).values()) / (m + n) <= threshold:
-                continue
-            score = scorer.score(q, c.question)["rougeL"].fmeasure
+        for r in np.flatnonzero(active & (2 * overlap / denom > threshold)):
+            score = scorer.score(texts[r], c.question)["rougeL"].fmeasure
             if score > threshold:
-                hit = (q, score)
+                hit = (texts[r], score)
                 break
         if hit:
             dropped.append({"id": c.id, "question": c.question, "match": hit[0], "score": hit[1]})
             continue
         kept.append(c)
         if within:
-            ref.append((c.question, bag))
+            active[i] = True
     logger.info("fdd dedup: kept %d, dropped %d (ROUGE-L > %s)", len(kept), len(dropped), threshold)
     return kept, dropped
 
