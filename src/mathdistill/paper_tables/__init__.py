@@ -12,11 +12,15 @@ Reproduced rows (a DataFrame, one row per run and data set): method, student, da
 round (int), strategy (queried-as format, or None for the method's own answer), seed
 (default 0), `accuracy` or `value` as a FRACTION in [0, 1] (like metrics.json; a value
 above 1 is an error, since it looks like a percent), optional n_examples (test problems,
-for the one-seed Wilson interval), optional metric (default "accuracy"; teacher_rows adds
-drop_rate/sampled/kept rows) and optional setting columns (e.g. teacher_n). The matching
-rules are in the header of config/paper_results.yaml. Per cell: mean over seeds, n, a 95%
-interval (mathdistill.stats: t over seeds, or Wilson/normal for one run, named in the
-table) and diff = reproduced - reported, in percentage points. Missing values print "–".
+for the one-seed Wilson interval; metrics.json's `n` is taken as n_examples), optional
+metric (default "accuracy"; teacher_rows adds drop_rate/sampled/kept rows) and optional
+setting columns named in the YAML's `setting:` entries (e.g. teacher_n); other columns are
+ignored. The matching rules are in the header of config/paper_results.yaml. Per cell: mean
+over seeds, n, a 95% interval (mathdistill.stats: t over seeds, or Wilson/normal for one
+run, named in the table) and diff = reproduced - reported, in percentage points. Missing
+values print "–" (Markdown/LaTeX) or an empty cell (CSV). Files: paper_<paper>.md/.csv/.tex.
+
+Modules: reported (YAML loading/validation), compare (rows, join), render (writers).
 """
 
 from mathdistill.paper_tables.compare import compare, rows_from_metrics, teacher_rows

@@ -69,13 +69,17 @@ def _norm_strategy(method: str, strategy) -> str:
     return strategy or SINGLE.get(method, "")
 
 
-def _prepare(df: pd.DataFrame, student_map, method_map) -> pd.DataFrame:
+def _prepare(df: pd.DataFrame, student_map, method_map, settings) -> pd.DataFrame:
+    """Validated, normalised copy: value (fraction), "" for no student/strategy, int rounds;
+    columns other than the key, seed, value, n_examples and `settings` are dropped."""
     df = df.copy()
     if df.empty:  # nothing reproduced yet: every cell shows "–"
         df = pd.DataFrame(columns=["metric", "method", "student", "dataset", "round",
                                    "strategy", "seed", "value"])
     if "value" not in df and "accuracy" not in df:
         raise DataError("reproduced rows: need a 'value' or 'accuracy' column")
+    if "n_examples" not in df and "n" in df:  # metrics.json's n = test problems
+        df = df.rename(columns={"n": "n_examples"})
     if "accuracy" in df:  # accuracy fills the rows without a value (e.g. mixed with teacher_rows)
         acc = df.pop("accuracy")
         df["value"] = df["value"].fillna(acc) if "value" in df else acc
@@ -105,22 +109,18 @@ def _prepare(df: pd.DataFrame, student_map, method_map) -> pd.DataFrame:
         raise DataError(f"reproduced rows: {r['metric']} must be a fraction in [0, 1] (not a "
                         f"percent); got {r['value']} for {r['method']}/{r['student']}/"
                         f"{r['dataset']}")
-    dup = df.duplicated(KEY + ["seed"] + _setting_cols(df), keep=False)
+    df = df[[c for c in (*KEY, "seed", "value", "n_examples", *settings) if c in df]]
+    dup = df.duplicated(KEY + ["seed"] + [c for c in settings if c in df], keep=False)
     if dup.any():
         r = df[dup].iloc[0]
         raise DataError(f"reproduced rows: duplicate run {r[KEY + ['seed']].to_dict()}")
     return df
 
 
-def _setting_cols(df) -> list[str]:
-    known = set(KEY) | {"seed", "value", "n_examples", "var", "accuracy"}
-    return [c for c in df.columns if c not in known]
-
-
-def _with_averages(df: pd.DataFrame) -> pd.DataFrame:
+def _with_averages(df: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
     """Add per-run 'avg' rows (mean of the four data sets; `var` for the one-run interval)."""
     acc = df[(df["metric"] == "accuracy") & df["dataset"].isin(DATASETS)]
-    group = [c for c in KEY if c != "dataset"] + ["seed"] + _setting_cols(df)
+    group = [c for c in KEY if c != "dataset"] + ["seed"] + settings
     rows = []
     for key, g in acc.groupby(group, dropna=False, sort=False):
         g = g.dropna(subset=["value"])
@@ -145,9 +145,10 @@ def compare(reproduced: pd.DataFrame, reported: Reported | None = None, *,
             ) -> pd.DataFrame:
     """One row per reported cell (and per matching reproduced setting), in file order."""
     reported = reported or load_reported()
-    df = _prepare(reproduced, dict(student_map or {}), dict(method_map or {}))
-    settings = _setting_cols(df)
-    df = _with_averages(df)
+    known = sorted({k for e in reported.entries for k, _ in e.setting})  # e.g. teacher_n
+    settings = [c for c in known if c in reproduced]
+    df = _prepare(reproduced, dict(student_map or {}), dict(method_map or {}), settings)
+    df = _with_averages(df, settings)
     agg = aggregate_seeds(df.astype({c: object for c in settings}), KEY + settings)
     index = {k: g for k, g in agg.groupby(["metric", "method", "student", "dataset", "strategy"],
                                           sort=False)}
@@ -184,6 +185,6 @@ def compare(reproduced: pd.DataFrame, reported: Reported | None = None, *,
                 "n_examples": None if m is None else m["n_examples"],
                 "setting": ", ".join(f"{k}={_plain(v)}" for k, v in e.setting),
                 "reproduced_setting": "" if m is None else ", ".join(
-    f"{c}={_plain(m[c])}" for c in settings if not pd.isna(m[c])),
+                    f"{c}={_plain(m[c])}" for c in settings if not pd.isna(m[c])),
                 "tag": e.tag, "flag": e.flag, "note": e.note, "line": e.line})
     return pd.DataFrame(out)

@@ -30,23 +30,28 @@ def _num(x, digits=2, sign=False) -> str:
     return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
-def _display(row, notes: list[str]) -> list[str]:
+def _display(row, notes: list[str], table_setting: str) -> list[str]:
     digits = 2 if METRICS[row["metric"]] == "percent" else 0
     reported = _num(row["reported"], digits)
     if row["flag"]:
-        notes.append(row["flag"])
-        reported += f" †{len(notes)}"
+        if row["flag"] not in notes:
+            notes.append(row["flag"])
+        reported += f" †{notes.index(row['flag']) + 1}"
     rnd = str(row["round"])
     if row["round"] == "final" and not pd.isna(row["reproduced_round"]):
         rnd = f"final ({int(row['reproduced_round'])})"
     ci = (DASH if pd.isna(row["ci_low"]) else
           f"[{_num(row['ci_low'], digits)}, {_num(row['ci_high'], digits)}]")
-    kind = {"t": f"t, {row['seeds']} seeds", "wilson": f"Wilson, n={row['n_examples']:.0f}",
-            "normal": "normal, 1 seed"}.get(row["ci_kind"], DASH)
+    kind = {"t": lambda: f"t, {row['seeds']} seeds",
+            "wilson": lambda: f"Wilson, n={row['n_examples']:.0f}",
+            "normal": lambda: "normal, 1 seed"}.get(row["ci_kind"], lambda: DASH)()
     student = row["student"] or "(teacher)"
     if row["reproduced_setting"]:
         student += f" [{row['reproduced_setting']}]"
-    return [student, row["method"], row["queried_as"] or DASH, rnd, row["dataset"], reported,
+    method = row["method"]
+    if row["setting"] != table_setting:  # a row-level setting (e.g. ETD Fig. 5 data sizes)
+        method += f" [{row['setting']}]"
+    return [student, method, row["queried_as"] or DASH, rnd, row["dataset"], reported,
             _num(row["reproduced"], digits), ci, _num(row["diff"], digits, sign=True), kind]
 
 
@@ -62,7 +67,8 @@ def _sections(cmp: pd.DataFrame, reported: Reported, paper: str):
     for meta in reported.papers[paper]["tables"]:
         sub = cmp[(cmp["paper"] == paper) & (cmp["table"] == meta["id"])]
         notes: list[str] = []
-        rows = [_display(r, notes) for _, r in sub.iterrows()]
+        setting = ", ".join(f"{k}={v}" for k, v in sorted((meta.get("setting") or {}).items()))
+        rows = [_display(r, notes, setting) for _, r in sub.iterrows()]
         yield meta, rows, notes
 
 
@@ -97,22 +103,23 @@ def tex_escape(s: str) -> str:
 
 
 def to_latex(cmp: pd.DataFrame, reported: Reported, paper: str) -> str:
-    """booktabs tables (needs \\usepackage{booktabs}), one table environment per paper table."""
+    """booktabs + longtable tables (\\usepackage{booktabs,longtable}): one per paper table,
+    so SIKeD's 120-row Table 1 breaks across pages; footnotes below each table."""
     p = reported.papers[paper]
-    out = [f"% {paper}: {tex_escape(p['title'])}", f"% {tex_escape(LEGEND)}"]
+    head = " & ".join(tex_escape(c) for c in COLUMNS) + r" \\"
+    out = [f"% {paper}: {tex_escape(p['title'])}", f"% {tex_escape(LEGEND)}", ""]
     for meta, rows, notes in _sections(cmp, reported, paper):
-        out += [r"\begin{table}[htbp]", r"\centering\small",
-                r"\caption{" + tex_escape(f"{paper} {meta['id']}: {meta['caption']}. "
-                                          f"{_describe(meta)}") + "}",
-                r"\label{tab:" + f"{paper}-{meta['id']}" + "}",
-                r"\begin{tabular}{lllllrrrrl}", r"\toprule",
-                " & ".join(tex_escape(c) for c in COLUMNS) + r" \\", r"\midrule"]
+        caption = tex_escape(f"{paper} {meta['id']}: {meta['caption']}. {_describe(meta)}")
+        out += [r"{\small", r"\begin{longtable}{lllllrrrrl}",
+                r"\caption{" + caption + r"}\label{tab:" + f"{paper}-{meta['id']}" + r"} \\",
+                r"\toprule", head, r"\midrule", r"\endfirsthead",
+                r"\toprule", head, r"\midrule", r"\endhead", r"\bottomrule", r"\endfoot"]
         out += [" & ".join(tex_escape(c) for c in r) + r" \\" for r in rows]
-        out += [r"\bottomrule", r"\end{tabular}"]
+        out += [r"\end{longtable}", "}"]
         if notes:
-            out += [r"\par\footnotesize " + r" \\ ".join(
-                tex_escape(f"†{i}: {n}") for i, n in enumerate(notes, 1))]
-        out += [r"\end{table}", ""]
+            out += [r"{\footnotesize " + r" \\ ".join(
+                tex_escape(f"†{i}: {n}") for i, n in enumerate(notes, 1)) + r"\par}"]
+        out += [""]
     return "\n".join(out)
 
 
