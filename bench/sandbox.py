@@ -1,7 +1,7 @@
 """Throughput of the PoT sandbox vs. plain `exec`, on the GSM8K train programs.
 
     python bench/sandbox.py                          # workers 1 and 2, best of 3 runs each
-    python bench/sandbox.py --workers 1 2 4 --repeat 5 --limit 2000 --out results/bench/sandbox.json
+    python bench/sandbox.py --workers 1 2 4 --repeat 5 --limit 2000 --out results/sandbox.json
 
 Programs: the annotated teacher's PoT rationales for GSM8K train (`get_teacher("annotated")`,
 ~7.4k programs of 2-8 lines); if it cannot be imported, the `<<expr=result>>` calculator
@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -41,10 +40,10 @@ from sympy import Symbol, Eq, solve, symbols
 programs = json.load(sys.stdin)
 ns = {k: getattr(math, k) for k in dir(math) if not k.startswith("_")}
 ns.update(Symbol=Symbol, Eq=Eq, solve=solve, symbols=symbols)
-best, values = None, None
+best, cpu, values = None, None, None
 for _ in range(int(sys.argv[1])):
     out = []
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for p in programs:
         g = ns.copy()
         try:
@@ -52,10 +51,11 @@ for _ in range(int(sys.argv[1])):
             out.append(float(g["answer"]))
         except Exception:
             out.append(None)
-    dt = time.perf_counter() - t
+    dt, dc = time.perf_counter() - t, time.process_time() - c
     best = dt if best is None else min(best, dt)
+    cpu = dc if cpu is None else min(cpu, dc)
     values = out
-json.dump({"seconds": best, "values": values}, sys.stdout)
+json.dump({"seconds": best, "cpu": cpu, "values": values}, sys.stdout)
 """
 
 
@@ -83,22 +83,33 @@ def load_programs(data_dir: Path) -> tuple[list[str], str]:
         return programs, "chained calculator annotations (gsm8k train)"
 
 
-def plain_exec(programs: list[str], repeat: int) -> tuple[float, list]:
+def plain_exec(programs: list[str], repeat: int) -> tuple[float, float, list]:
     proc = subprocess.run([sys.executable, "-c", BASELINE, str(repeat)], input=json.dumps(programs),
                           capture_output=True, text=True, check=True)
     out = json.loads(proc.stdout)
-    return out["seconds"], out["values"]
+    return out["seconds"], out["cpu"], out["values"]
 
 
-def sandbox(programs: list[str], workers: int, repeat: int) -> tuple[list[float], list, dict]:
-    times = []
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sandbox(programs: list[str], workers: int, repeat: int):
+    """Best wall time, best CPU time (parent + workers), values, pool stats."""
+    times, cpus = [], []
     with Sandbox(workers=workers, timeout=5.0) as box:
         box.run_programs([f"answer = {i}" for i in range(4 * workers)])  # start the workers
         for _ in range(repeat):
+            pids = box.pids
+            c0 = time.process_time() + sum(cpu_seconds(p) for p in pids)
             t = time.perf_counter()
             results = box.run_programs(programs)
             times.append(time.perf_counter() - t)
-        return times, [r.value for r in results], dict(box.stats)
+            cpus.append(time.process_time() + sum(cpu_seconds(p) for p in pids) - c0)
+        return min(times), min(cpus), [r.value for r in results], dict(box.stats)
 
 
 def main(argv=None) -> int:
@@ -117,21 +128,24 @@ def main(argv=None) -> int:
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} "
           f"(the machine is shared: other processes compete for the cores)")
 
-    base_s, base_values = plain_exec(programs, args.repeat)
+    base_s, base_cpu, base_values = plain_exec(programs, args.repeat)
     rows = [{"method": "plain exec (1 process)", "workers": 1, "seconds": base_s,
-             "per_s": n / base_s}]
+             "per_s": n / base_s, "cpu_us": base_cpu / n * 1e6}]
     for w in args.workers:
-        times, values, stats = sandbox(programs, w, args.repeat)
+        best, cpu, values, stats = sandbox(programs, w, args.repeat)
         agree = sum(a == b for a, b in zip(values, base_values, strict=True))
-        best = min(times)
         rows.append({"method": "sandbox", "workers": w, "seconds": best, "per_s": n / best,
-                     "median_s": statistics.median(times), "agree": agree, "stats": stats})
+                     "cpu_us": cpu / n * 1e6, "agree": agree, "stats": stats})
 
-    print("\n| method | workers | best s | programs/s | vs plain exec | agree |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("\n| method | workers | best wall s | programs/s | vs plain exec | CPU us/program "
+          "| agree |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['method']} | {r['workers']} | {r['seconds']:.3f} | {r['per_s']:,.0f} | "
-              f"{r['per_s'] / rows[0]['per_s']:.2f}x | {r.get('agree', n)}/{n} |")
+              f"{r['per_s'] / rows[0]['per_s']:.2f}x | {r['cpu_us']:.1f} | "
+              f"{r.get('agree', n)}/{n} |")
+    print("\nCPU us/program: parent + all workers for the sandbox (load-independent cost); "
+          "programs/s: wall clock, depends on the machine's load.")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

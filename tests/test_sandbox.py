@@ -52,6 +52,7 @@ NORMAL = [  # (program, expected value)
     ("import statistics\nanswer = statistics.mean([1, 2, 3, 4])", 2.5),
     ("from functools import reduce\nanswer = reduce(lambda a, b: a * b, [1, 2, 3, 4])", 24.0),
     ("try:\n    x = 1 / 0\nexcept ZeroDivisionError:\n    x = -1\nanswer = x", -1.0),
+    ("type = 3\nproperty = 4\nanswer = type * property", 12.0),  # variables, not builtins
 ]
 
 NOT_NUMBERS = [  # (program, detail substring): all `no_answer`
@@ -141,7 +142,7 @@ HOSTILE = [  # (name, program, expected error kind)
 
 @pytest.fixture(scope="module")
 def box():
-    with Sandbox(workers=2, timeout=0.5, memory_mb=512) as b:
+    with Sandbox(workers=2, timeout=0.5, memory_mb=256) as b:
         yield b
 
 
@@ -210,6 +211,13 @@ def test_isolation_between_programs():
     assert [r.value for r in results] == [3.0, 3.141592653589793, 1.0, None, 1.0,
                                           1 / 3, 1.0, 1.0]
     assert results[3].error == "runtime" and "NameError" in results[3].detail
+
+
+def test_workers_are_recycled():
+    with Sandbox(workers=1, timeout=1.0, chunk_size=4, max_tasks_per_worker=8) as b:
+        results = b.run_programs([f"answer = {i}" for i in range(20)])
+        assert [r.value for r in results] == [float(i) for i in range(20)]
+        assert b.stats["recycled"] >= 2 and b.stats["started"] >= 3
 
 
 def test_closed_sandbox_and_processes_gone():
@@ -288,6 +296,10 @@ def test_policy_static_checks():
     assert "'f_globals'" in check("lambda g: g.f_globals")
     assert "attribute assignment" in check("def f(o):\n    o.x = 1")
     assert check("_ = 1\nfor _ in range(2): pass") is None
+    # builtin names a program assigns itself are its variables; attributes never are
+    assert check("type = 'red'\nproperty = 3\ndef f(input):\n    return input") is None
+    assert "'type'" in check("x = type(1)")
+    assert "'gi_frame'" in check("gi_frame = 1\ndef g():\n    yield\nf = g().gi_frame")
 
 
 def test_last_assigned():

@@ -6,15 +6,17 @@
 
 The check looks at the compiled code object (and every nested one), not at the source
 text, so it costs about a microsecond on top of `compile`:
-- every name the bytecode loads, stores or reads as an attribute (`co_names`) must not be
-  in `FORBIDDEN_NAMES` and must not start with an underscore (`_` alone is fine): this
-  rejects dunder tricks (`().__class__`, `__import__`, `__builtins__`), frame walking
-  (`gi_frame`, `f_back`, `f_globals`) and the dangerous builtins (`eval`, `open`, ...);
+- every name the bytecode loads, stores or reads as an attribute (`co_names`) must not
+  start with an underscore (`_` alone is fine) nor be in `FORBIDDEN_ATTRIBUTES`: this
+  rejects dunder tricks (`().__class__`, `__import__`, `__builtins__`) and frame walking
+  (`gi_frame`, `f_back`, `f_globals`); names of `UNAVAILABLE_NAMES` (`eval`, `open`,
+  `getattr`, `type`, ...: absent from the program's builtins anyway) are rejected unless
+  the program assigns that name itself (`type = "red"` is a variable, not the builtin);
 - no attribute assignment/deletion (`obj.x = ...`, programs must not mutate shared
   objects such as modules or SymPy classes), no `class` statements (metaclass tricks), no
   `match` class patterns (they read attributes by name from a constant);
-- imports only of `ALLOWED_MODULES`, absolute, and `from m import n` only of names in
-  `allowed_names(m)` when the worker registered them.
+- imports only of `ALLOWED_MODULES`, absolute, and `from m import n` only of the names
+  the module's proxy holds (`MODULE_NAMES`, or what the worker registered).
 This is the first of several layers (restricted builtins, module proxies, an audit hook,
 OS limits, a killing parent): see `mathdistill.execution.worker`.
 """
@@ -38,12 +40,19 @@ MODULE_NAMES = {  # explicit subsets; the other modules expose every public non-
               "solveset", "Min", "Max", "Poly"),
 }
 
-FORBIDDEN_NAMES = frozenset({
+# Not in the program's builtins at all; named here for a clear `forbidden` error. A program
+# may still use such a name for its own variable (`type = "red"`, `property = 3`).
+UNAVAILABLE_NAMES = frozenset({
     # builtins that execute code, reach objects by name, touch files or the interpreter
     "eval", "exec", "compile", "open", "input", "breakpoint", "help", "exit", "quit",
     "globals", "locals", "vars", "dir", "getattr", "setattr", "delattr", "hasattr",
     "type", "object", "super", "classmethod", "staticmethod", "property", "memoryview",
     "BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit",
+    # string parsing entry points that end in eval
+    "sympify", "parse_expr", "lambdify",
+})
+# Attributes that lead out of the sandbox: never allowed, as names or attributes.
+FORBIDDEN_ATTRIBUTES = frozenset({
     # frame / code / traceback attributes (reach other scopes' globals and builtins)
     "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "cr_frame", "cr_code", "cr_await",
     "cr_origin", "ag_frame", "ag_code", "ag_await", "f_back", "f_builtins", "f_code",
@@ -51,9 +60,8 @@ FORBIDDEN_NAMES = frozenset({
     "co_code", "co_consts", "co_names", "func_globals", "mro", "with_traceback",
     # mutable class-level SymPy state shared by every program in a worker
     "default_assumptions",
-    # string parsing entry points that end in eval
-    "sympify", "parse_expr", "lambdify",
 })
+FORBIDDEN_NAMES = UNAVAILABLE_NAMES | FORBIDDEN_ATTRIBUTES
 
 _OP = dis.opmap
 _BAD_OPS = {
@@ -81,6 +89,26 @@ def check_name(name: str) -> str | None:
     return None
 
 
+def _codes(code: CodeType):
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        yield c
+        stack.extend(k for k in c.co_consts if isinstance(k, CodeType))
+
+
+_STORES = frozenset(_OP[n] for n in ("STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF"))
+
+
+def _assigned(code: CodeType) -> set[str]:
+    """Every variable name the program assigns or takes as a parameter (slow path only)."""
+    names = set()
+    for c in _codes(code):
+        names.update(c.co_varnames, c.co_cellvars)
+        names.update(i.argval for i in dis.get_instructions(c) if i.opcode in _STORES)
+    return names
+
+
 def _check_imports(code: CodeType) -> str | None:
     module, consts = None, [None, None]  # the two constants before IMPORT_NAME: level, fromlist
     for ins in dis.get_instructions(code):
@@ -101,10 +129,12 @@ def _check_imports(code: CodeType) -> str | None:
 
 def check_code(code: CodeType) -> str | None:
     """Return why `code` (a compiled program) is forbidden, or None if it may run."""
-    stack = [code]
-    while stack:
-        c = stack.pop()
+    unavailable = []  # builtin names used: fine only if they are the program's own variables
+    for c in _codes(code):
         for name in c.co_names:
+            if name in UNAVAILABLE_NAMES:
+                unavailable.append(name)
+                continue
             problem = check_name(name)
             if problem:
                 return problem
@@ -116,5 +146,9 @@ def check_code(code: CodeType) -> str | None:
             problem = _check_imports(c)
             if problem:
                 return problem
-        stack.extend(k for k in c.co_consts if isinstance(k, CodeType))
+    if unavailable:
+        assigned = _assigned(code)
+        for name in unavailable:
+            if name not in assigned:
+                return check_name(name)
     return None

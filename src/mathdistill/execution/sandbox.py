@@ -67,7 +67,16 @@ def default_workers() -> int:
 
 
 class Sandbox:
-    """A pool of worker processes; a context manager. Safe to share between threads."""
+    """A pool of worker processes; a context manager. Safe to share between threads.
+
+    workers: processes (default: usable CPUs or $MATHDISTILL_SANDBOX_WORKERS); memory_mb: the
+    address-space limit of each worker (RLIMIT_AS, including the ~60-100 MiB the interpreter
+    and SymPy take); timeout: default CPU seconds per program; kill_factor/kill_grace: the
+    wall-clock deadline without progress is `kill_factor * timeout + kill_grace`; equations:
+    "module:function" run for EoT texts; pythonpath: extra import paths for the workers;
+    chunk_size: programs per message; max_tasks_per_worker: recycle a worker after this many
+    programs (bounds any state a program could leave behind); debug: keep workers' stderr.
+    """
 
     def __init__(self, workers: int | None = None, *, memory_mb: int = 512,
                  timeout: float = 5.0, kill_factor: float = 2.0, kill_grace: float = 1.0,
@@ -130,6 +139,11 @@ class Sandbox:
     def __del__(self):
         with contextlib.suppress(Exception):  # interpreter shutdown: best effort
             self.close()
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the current workers (for monitoring)."""
+        return [w.pid for w in self._workers]
 
     @property
     def usable(self) -> bool:

@@ -104,7 +104,7 @@ def _load_solver(spec: str):
     try:
         __import__(module)
         return getattr(sys.modules[module], func or "solve_system"), None
-    except Exception as e:  # noqa: BLE001  (any error of the program is its result)
+    except Exception as e:  # noqa: BLE001  (reported to the parent as solver_error)
         return None, f"cannot load {spec!r}: {detail(e)}"
 
 
@@ -181,15 +181,15 @@ def _setup(cfg: dict) -> dict:
     sys.dont_write_bytecode = True
     namespace.build()
     for source, expected in PREWARM:
-        value, error, detail = run_item("pot", source, 60.0)
+        value, error, why = run_item("pot", source, 60.0)
         if error or abs(value - expected) > 1e-9:
-            raise RuntimeError(f"prewarm program failed ({error}: {detail}): {source!r}")
+            raise RuntimeError(f"prewarm program failed ({error}: {why}): {source!r}")
     if cfg.get("equations"):
         _solver, _solver_error = _load_solver(cfg["equations"])
         if _solver is not None:
-            _, error, detail = run_item("eot", "a = 2\nans = a * 3", 60.0)
+            _, error, why = run_item("eot", "a = 2\nans = a * 3", 60.0)
             if error:
-                _solver, _solver_error = None, f"prewarm failed: {error}: {detail}"
+                _solver, _solver_error = None, f"prewarm failed: {error}: {why}"
     roots = [os.path.dirname(os.path.dirname(os.path.dirname(__file__)))]  # src/
     info = guard.harden(memory_mb=cfg["memory_mb"], parent_pid=cfg.get("parent_pid"),
                         read_roots=roots + list(cfg.get("pythonpath", ())))
