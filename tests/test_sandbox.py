@@ -213,6 +213,16 @@ def test_isolation_between_programs():
     assert results[3].error == "runtime" and "NameError" in results[3].detail
 
 
+def test_shared_between_threads(box):
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [[f"answer = {t} * 1000 + {i}" for i in range(300)] for t in range(4)]
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(box.run_programs, batches))
+    for t, out in enumerate(outs):
+        assert [r.value for r in out] == [float(t * 1000 + i) for i in range(300)]
+
+
 def test_workers_are_recycled():
     with Sandbox(workers=1, timeout=1.0, chunk_size=4, max_tasks_per_worker=8) as b:
         results = b.run_programs([f"answer = {i}" for i in range(20)])

@@ -119,8 +119,8 @@ def _read_roots(extra=()) -> tuple[str, ...]:
 def _libc_call(name: str, *args) -> bool:
     import ctypes  # only during setup; dropped from sys.modules afterwards
 
-    fn = getattr(ctypes.CDLL(None, use_errno=True), name)
-    return fn(*args) == 0
+    fn = getattr(ctypes.CDLL(None, use_errno=True), name, None)
+    return fn is not None and fn(*args) == 0
 
 
 def _drop_root(info: dict) -> None:
