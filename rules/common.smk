@@ -84,13 +84,18 @@ def _rel(p):
     return os.path.relpath(p)
 
 
+DATA_SUFFIXES = {".py", ".txt", ".json", ".jsonl", ".yaml"}
+
+
 def lib(*names, exclude=()):
-    """The .py files of library modules/packages, e.g. lib("io", "students") (sorted)."""
+    """The source (and package data) files of library modules/packages, sorted,
+    e.g. lib("io", "students"); `exclude`: paths below src/mathdistill to leave out."""
     files = set()
     for name in names:
         path = SRC / name
         if path.is_dir():
-            files.update(path.rglob("*.py"))
+            files.update(f for f in path.rglob("*")
+                         if f.suffix in DATA_SUFFIXES and "__pycache__" not in f.parts)
         elif path.with_suffix(".py").is_file():
             files.add(path.with_suffix(".py"))
         else:
@@ -115,7 +120,6 @@ def strategy_lib(strategy):
     """Sources that decide a strategy's behaviour: the shared strategy code, its own module
     and (pot/eot) the sandbox; the other strategies' modules are left out."""
     others = [f"strategies/{s}.py" for s in STRATEGIES if s != strategy]
-    execution = []
     if strategy in ("pot", "eot"):
         execution = lib("execution", exclude=[] if strategy == "eot" else ["execution/equations.py"])
     else:
@@ -136,6 +140,8 @@ def teacher_lib(strategy):
     backends = [p.name for p in (SRC / "teachers").glob("*.py")
                 if p.name == "annotated.py" or p.stem.endswith("_backend") or p.stem == "fake_server"]
     others = [f"teachers/{name}" for name in backends if name not in own]
+    if TEACHER == "annotated":  # few-shot prompts are for the LLM backends only
+        others += [str(p.relative_to(SRC)) for p in (SRC / "teachers" / "prompts").rglob("*")]
     return union(lib("teachers", exclude=others), strategy_lib(strategy))
 
 
