@@ -13,6 +13,16 @@ STUDENTS = config["students"]
 EVAL_SETS = config["eval_sets"]
 
 
+def canon(obj):
+    """`obj` with dict keys sorted (recursively): params compare by repr, so a config that
+    only lists keys in another order must not rerun anything."""
+    if isinstance(obj, dict):
+        return {k: canon(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [canon(v) for v in obj]
+    return obj
+
+
 def _merge(base, over):
     """Deep merge of two config dicts (over wins); inputs are not modified."""
     out = copy.deepcopy(base)
@@ -53,12 +63,12 @@ def student_train(m, student):
     cfg = STUDENTS[student]
     train = _merge(cfg.get("train", {}), METHODS[m].get("train", {}))
     train.setdefault("seed", config["seed"])
-    return {"model": cfg["model"], "finetune": cfg.get("finetune", "full"),
-            "lora": cfg.get("lora", {}), "train": train}
+    return canon({"model": cfg["model"], "finetune": cfg.get("finetune", "full"),
+                  "lora": cfg.get("lora", {}), "train": train})
 
 
 def student_generation(m, student):
-    return _merge(STUDENTS[student].get("generation", {}), METHODS[m].get("generation", {}))
+    return canon(_merge(STUDENTS[student].get("generation", {}), METHODS[m].get("generation", {})))
 
 
 def res(stage, key):
@@ -71,8 +81,8 @@ def res(stage, key):
 def loader(name):
     """The loader spec of a prepared data set ("train" is the train set)."""
     spec = config["train_set"] if name == "train" else EVAL_SETS[name]
-    return {"dataset": spec["dataset"], "split": spec["split"], "limit": spec.get("limit"),
-            "options": spec.get("options", {}), "data_dir": config.get("data_dir")}
+    return canon({"dataset": spec["dataset"], "split": spec["split"], "limit": spec.get("limit"),
+                  "options": spec.get("options", {}), "data_dir": config.get("data_dir")})
 
 
 # ---- library sources as inputs: editing a module reruns exactly the jobs that use it.

@@ -10,7 +10,7 @@ rule build_round:
         f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
     params:
         # only the fields the data rule reads: train overrides do not rebuild the data
-        method=lambda w: {k: METHODS[w.method].get(k) for k in ("type", "strategies", "options")},
+        method=lambda w: canon({k: METHODS[w.method].get(k) for k in ("type", "strategies", "options")}),
         seed=config["seed"],
     log:
         f"{R}/logs/build_round/{{method}}/{{student}}/round{{round}}.log",

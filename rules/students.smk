@@ -13,7 +13,7 @@ rule build_student:
         directory(f"{R}/students/{{student}}/base"),
     params:
         preset=lambda w: STUDENTS[w.student]["model"],
-        options=lambda w: STUDENTS[w.student].get("build", {}),
+        options=lambda w: canon(STUDENTS[w.student].get("build", {})),
         seed=config["seed"],
     log:
         f"{R}/logs/build_student/{{student}}.log",

@@ -9,7 +9,7 @@ rule teacher_generate:
     output:
         f"{R}/teacher/{{teacher}}/{{strategy}}/raw.jsonl",
     params:
-        options=config["teacher"].get("options", {}),
+        options=canon(config["teacher"].get("options", {})),
         n=config["teacher"].get("n", 1),
     log:
         f"{R}/logs/teacher_generate/{{teacher}}/{{strategy}}.log",
@@ -32,7 +32,7 @@ rule filter_rationales:
         filtered=f"{R}/teacher/{{teacher}}/{{strategy}}/filtered.jsonl",
         stats=f"{R}/teacher/{{teacher}}/{{strategy}}/filter_stats.json",
     params:
-        options=config["teacher"].get("filter", {}),
+        options=canon(config["teacher"].get("filter", {})),
     log:
         f"{R}/logs/filter_rationales/{{teacher}}/{{strategy}}.log",
     conda:
