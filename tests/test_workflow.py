@@ -95,6 +95,23 @@ def test_dry_run_tiny_config_dag(tmp_path, data_dir):
     assert job_counts(out) == expected_counts(yaml.safe_load(config.read_text()))
 
 
+def test_dry_run_hub_student_and_method_subsets(tmp_path, data_dir):
+    """A hub-id student needs no build_student job; methods may pick students."""
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    cfg["students"]["flan-small"] = {"model": "google/flan-t5-small", "finetune": "lora",
+                                     "lora": {"r": 8}}
+    cfg["methods"]["cotd"]["students"] = ["flan-small"]
+    cfg["methods"]["eotd"] = {"type": "single", "strategies": ["eot", "pot"],
+                              "eval_strategy": "pot"}
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    work = work_copy(tmp_path / "wf", path)
+    out = snakemake(work, "-n", "--cores", "2", data_dir=data_dir).stdout
+    assert job_counts(out) == expected_counts(cfg)
+    assert "results/cotd/flan-small/round0/checkpoint" in out
+    assert "results/cotd/tiny-t5/" not in out and "results/students/flan-small" not in out
+
+
 def test_lint_passes(tmp_path, data_dir):
     work = work_copy(tmp_path / "wf")
     proc = snakemake(work, "--lint", data_dir=data_dir)
