@@ -1,0 +1,198 @@
+"""SLURM: the workflow's DAG through profiles/slurm on a single-node cluster on localhost.
+
+    sudo python -m pytest tests/test_slurm.py -q      # ~3-5 min on 2 cores
+
+The `slurm_cluster` fixture starts the cluster with scripts/slurm/start_cluster.sh (which
+installs Debian's slurm-wlm and munge when missing) unless one is already up, and stops
+what it started when the module ends. It skips when the machine cannot host one (not
+root, no SLURM and no apt-get); under CI=true it fails instead.
+
+The run: a work copy of the workflow with a one-method cut of tests/configs/tiny.yaml as
+config/config.yaml, plus `--configfile` with an override the job steps must see; the
+profile is profiles/slurm with only the GPU counts, memory and CPUs fitted to this node.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "scripts" / "slurm"
+COPY = ["Snakefile", "rules", "workflow", "envs", "profiles", "config", "src"]
+IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+
+def _cannot_host_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "a local SLURM cluster needs root (apt-get, munged, slurmctld, slurmd)"
+    if not shutil.which("slurmctld") and not shutil.which("apt-get"):
+        return "SLURM is not installed and there is no apt-get to install it"
+    return None
+
+
+def _node() -> dict | None:
+    """This host's SLURM node if the cluster is up and the node takes jobs, else None."""
+    if not shutil.which("sinfo"):
+        return None
+    proc = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %t %c %m %G"],
+                          capture_output=True, text=True, timeout=30)
+    for line in proc.stdout.splitlines():
+        name, state, cpus, mem, gres = line.split(maxsplit=4)
+        if state in ("idle", "mix", "alloc"):
+            gpus = re.search(r"gpu(?::[^:(,]+)?:(\d+)", gres)
+            return {"name": name, "cpus": int(cpus), "mem_mb": int(mem),
+                    "gpus": int(gpus.group(1)) if gpus else 0}
+    return None
+
+
+def _script(name: str, timeout: int) -> None:
+    proc = subprocess.run(["bash", str(SCRIPTS / name)], capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"{name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(request):
+    """The node of a running single-node cluster: started here (and stopped after) if needed."""
+    reason = _cannot_host_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true, but {reason}")
+        pytest.skip(reason)
+    node = _node()
+    if node is None:
+        request.addfinalizer(lambda: _script("stop_cluster.sh", timeout=120))
+        _script("start_cluster.sh", timeout=900)  # apt-get install on a fresh machine
+        node = _node()
+    assert node is not None, "start_cluster.sh returned but no node is idle (sinfo)"
+    return node
+
+
+def _test_profile(dest: Path, node: dict) -> Path:
+    """profiles/slurm fitted to this node: GPUs, memory and CPUs capped, fast polling."""
+    prof = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    threads = max(1, node["cpus"] // 2)           # two jobs at once
+    mem = node["mem_mb"] // max(1, node["cpus"])  # memory is a consumable: one CPU's share
+    for res in prof.get("set-resources", {}).values():
+        if "gpu" in res:
+            res["gpu"] = min(res["gpu"], node["gpus"])
+        if "mem_mb" in res:
+            res["mem_mb"] = min(res["mem_mb"], mem)
+    prof["set-threads"] = {r: min(t, threads) for r, t in prof.get("set-threads", {}).items()}
+    prof.update({"slurm-init-seconds-before-status-checks": 2,  # default 40 s
+                 "slurm-keep-successful-logs": True, "keep-going": False,
+                 "latency-wait": 5})
+    dest.mkdir(parents=True)
+    (dest / "config.yaml").write_text(yaml.safe_dump(prof, sort_keys=False))
+    return dest
+
+
+def _work_copy(dest: Path) -> tuple[Path, dict]:
+    """Workflow + library copy whose config/config.yaml is tiny.yaml with its first method."""
+    dest.mkdir(parents=True)
+    for name in COPY:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=IGNORE)
+        else:
+            shutil.copy2(src, dest / name)
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    first = next(iter(cfg["methods"]))
+    cfg["methods"] = {first: cfg["methods"][first]}
+    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return dest, cfg
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def _finite(value: str) -> float:
+    x = float(value)
+    assert math.isfinite(x), value
+    return x
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
+    base = tmp_path_factory.mktemp("slurm")
+    work, cfg = _work_copy(base / "wf")
+    profile = _test_profile(base / "profile", slurm_cluster)
+    # Given with --configfile: reaches the job steps only if the executor passes it on
+    # (a step that missed it would write under results/ and train 2 epochs).
+    override = base / "override.yaml"
+    student = next(iter(cfg["students"]))
+    override.write_text(yaml.safe_dump({"results_dir": "slurm_results",
+                                        "students": {student: {"train": {"epochs": 1}}}}))
+    env = {**os.environ, "MATHDISTILL_DATA": str(data_dir)}
+    env.pop("PYTHONPATH", None)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--profile", str(profile),
+         "--configfile", str(override)],
+        cwd=work, env=env, capture_output=True, text=True, timeout=1500)
+    seconds = time.perf_counter() - t0
+    out = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        logs = sorted((work / ".snakemake" / "slurm_logs").rglob("*.log"))
+        tails = "\n".join(f"== {p}\n{p.read_text()[-1500:]}" for p in logs[-3:])
+        raise AssertionError(f"snakemake --executor slurm failed ({proc.returncode}) after "
+                             f"{seconds:.0f}s:\n{out[-6000:]}\n{tails}")
+    print(f"\nSLURM run of {len(cfg['methods'])} method(s): {seconds:.0f} s")
+    return {"dir": work, "cfg": cfg, "out": out, "seconds": seconds}
+
+
+def test_every_job_ran_as_a_slurm_job(slurm_run):
+    work, out = slurm_run["dir"], slurm_run["out"]
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", out)
+    stats = re.search(r"^total\s+(\d+)$", out, re.M)
+    assert stats, "no job stats table in the snakemake output"
+    local = len(re.findall(r"^localrule ", out, re.M))
+    assert len(submitted) == int(stats.group(1)) - local > 0
+    assert len(set(submitted)) == len(submitted)
+    logs = work / ".snakemake" / "slurm_logs"
+    for rule in ("prepare_data", "train", "predict", "evaluate", "tables"):
+        assert list((logs / f"rule_{rule}").rglob("*.log")), f"no SLURM log for {rule}"
+
+
+def test_tables_have_finite_numbers(slurm_run):
+    work, cfg = slurm_run["dir"], slurm_run["cfg"]
+    tables = work / "slurm_results" / "tables"
+    assert not (work / "results").exists(), "a job step did not get --configfile"
+    for name in ("accuracy", "teacher", "training"):
+        assert (tables / f"{name}.md").read_text().startswith("# ")
+    acc = _rows(tables / "accuracy.csv")
+    assert sorted(r["method"] for r in acc) == sorted(cfg["methods"])
+    for r in acc:
+        for d in cfg["eval_sets"]:
+            assert 0.0 <= _finite(r[d]) <= 100.0
+    teacher = _rows(tables / "teacher.csv")
+    assert teacher and all(int(r["kept"]) > 0 for r in teacher)
+    for r in teacher:
+        _finite(r["drop_rate"])
+    training = _rows(tables / "training.csv")
+    assert len(training) == len(cfg["methods"])
+    for r in training:
+        assert _finite(r["epochs"]) == 1.0  # the --configfile override reached the job step
+        assert _finite(r["first_loss"]) > 0 and _finite(r["final_loss"]) > 0
+
+
+def test_cluster_is_left_without_jobs(slurm_run, slurm_cluster):
+    proc = subprocess.run(["squeue", "-h", "-o", "%i %T", "--states=PENDING,RUNNING"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
