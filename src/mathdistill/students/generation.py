@@ -13,12 +13,18 @@ batch has little padding (causal: left padding), and results come back in input 
 Sampling is seeded per batch, so a run is reproducible. Stop strings are passed to HF
 generate (it stops early) and the text is cut before the first stop string afterwards.
 backend="vllm" uses vLLM's offline API (causal models given by path; vllm must be installed).
+
+`prefixes` (one per prompt, or None) forces the start of each output, e.g. SIKeD's strategy
+tag: `generate(path, prompts, cfg, prefixes=["[pot]:"] * len(prompts))`. Seq2seq: the prefix
+goes into `decoder_input_ids` after the decoder start token; causal: its tokens are appended
+to the prompt's. It is encoded without special tokens and without trailing whitespace (in
+the project's BPE vocabularies a space belongs to the next token), and each output text
+starts with it. Prompts are batched per prefix, so every batch has one prefix length.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -105,8 +111,18 @@ def _encode(tok, prompts: Sequence[str], kind: str, max_input_len: int | None) -
     return ids
 
 
+def _prefix_ids(tok, prefixes: Sequence[str | None] | None, n: int) -> list[tuple[int, ...]]:
+    if prefixes is None:
+        return [()] * n
+    if len(prefixes) != n:
+        raise ValueError(f"generate: {len(prefixes)} prefixes for {n} prompts")
+    return [tuple(tok(p.rstrip(), add_special_tokens=False)["input_ids"]) if p else ()
+            for p in prefixes]
+
+
 @torch.inference_mode()
-def _generate_hf(loaded, prompts: Sequence[str], cfg: GenerationConfig) -> list[list[str]]:
+def _generate_hf(loaded, prompts: Sequence[str], cfg: GenerationConfig,
+                 prefixes: Sequence[str | None] | None = None) -> list[list[str]]:
     model, tok, kind = loaded
     if cuda_available() and model.device.type != "cuda":
         model = model.to("cuda")
@@ -114,19 +130,30 @@ def _generate_hf(loaded, prompts: Sequence[str], cfg: GenerationConfig) -> list[
     k_seq = cfg.num_samples if cfg.do_sample else 1  # greedy outputs are identical: decode once
     per_batch = max(1, cfg.batch_size // k_seq)
     ids = _encode(tok, prompts, kind, cfg.max_input_len)
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first: OOM shows early
+    pre = _prefix_ids(tok, prefixes, len(ids))
+    # one prefix per batch; longest prompts first within it (OOM shows early)
+    order = sorted(range(len(ids)), key=lambda i: (pre[i], -len(ids[i])))
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < per_batch and pre[batches[-1][0]] == pre[i]:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
     gen_cfg = _hf_config(cfg, tok, model, k_seq)
+    start = gen_cfg.decoder_start_token_id if kind == "seq2seq" else None
     results: list[list[str]] = [[] for _ in prompts]
-    n_batches = math.ceil(len(order) / per_batch)
     bar = tqdm(total=len(order), desc="generate", unit="prompt", disable=not cfg.progress)
-    for b in range(n_batches):
-        idx = order[b * per_batch : (b + 1) * per_batch]
-        batch = pad_prompts(tok, [ids[i] for i in idx], "left" if kind == "causal" else "right")
+    for b, idx in enumerate(batches):
+        prefix = list(pre[idx[0]])
+        rows = [ids[i] + prefix if kind == "causal" else ids[i] for i in idx]
+        batch = pad_prompts(tok, rows, "left" if kind == "causal" else "right")
+        if kind == "seq2seq" and prefix:
+            batch["decoder_input_ids"] = torch.tensor([[start, *prefix]] * len(idx))
         batch = {k: v.to(model.device) for k, v in batch.items()}
         torch.manual_seed(cfg.seed + b)  # reproducible sampling, independent of earlier batches
         out = model.generate(**batch, generation_config=gen_cfg, tokenizer=tok)
-        if kind == "causal":
-            out = out[:, batch["input_ids"].shape[1] :]  # drop the (left-padded) prompt
+        if kind == "causal":  # drop the (left-padded) prompt, keep the forced prefix
+            out = out[:, batch["input_ids"].shape[1] - len(prefix) :]
         texts = tok.batch_decode(out, skip_special_tokens=True)
         for j, i in enumerate(idx):
             outs = [truncate_at_stop(t, cfg.stop) for t in texts[j * k_seq : (j + 1) * k_seq]]
@@ -136,7 +163,8 @@ def _generate_hf(loaded, prompts: Sequence[str], cfg: GenerationConfig) -> list[
     return results
 
 
-def _generate_vllm(model_path, prompts: Sequence[str], cfg: GenerationConfig) -> list[list[str]]:
+def _generate_vllm(model_path, prompts: Sequence[str], cfg: GenerationConfig,
+                   prefixes: Sequence[str | None] | None = None) -> list[list[str]]:
     try:
         from vllm import LLM, SamplingParams
     except ImportError as e:
@@ -148,6 +176,10 @@ def _generate_vllm(model_path, prompts: Sequence[str], cfg: GenerationConfig) ->
         raise TypeError("backend='vllm' takes a model path or hub id, not a loaded model")
     if model_kind(model_path) != "causal":
         raise ValueError(f"backend='vllm' supports causal LMs only; {model_path} is seq2seq")
+    if prefixes is not None and len(prefixes) != len(prompts):
+        raise ValueError(f"generate: {len(prefixes)} prefixes for {len(prompts)} prompts")
+    forced = [(p or "").rstrip() for p in prefixes] if prefixes else [""] * len(prompts)
+    prompts = [p + f for p, f in zip(prompts, forced, strict=True)]
     greedy = not cfg.do_sample
     params = SamplingParams(
         n=1 if greedy else cfg.num_samples,  # greedy with n > 1 is rejected by vLLM
@@ -171,13 +203,16 @@ def _generate_vllm(model_path, prompts: Sequence[str], cfg: GenerationConfig) ->
     else:
         outputs = llm.generate(list(prompts), params, use_tqdm=cfg.progress)  # input order kept
     reps = cfg.num_samples if greedy else 1
-    return [[truncate_at_stop(o.text, cfg.stop) for o in out.outputs] * reps for out in outputs]
+    return [[pre + truncate_at_stop(o.text, cfg.stop) for o in out.outputs] * reps
+            for pre, out in zip(forced, outputs, strict=True)]
 
 
-def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None) -> list[list[str]]:
+def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None,
+             prefixes: Sequence[str | None] | None = None) -> list[list[str]]:
     """K = cfg.num_samples outputs for each prompt, in the prompts' order.
 
     `model`: a path / hub id / tiny preset, or a (model, tokenizer, kind) tuple from load().
+    `prefixes`: an output prefix per prompt (None/"" = none); each output starts with it.
     """
     cfg = cfg or GenerationConfig()
     if isinstance(cfg, dict):
@@ -188,6 +223,6 @@ def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None)
     if not prompts:
         return []
     if cfg.backend == "vllm":
-        return _generate_vllm(model, prompts, cfg)
+        return _generate_vllm(model, prompts, cfg, prefixes)
     loaded = model if isinstance(model, tuple) else load(model, dtype=cfg.dtype)
-    return _generate_hf(loaded, prompts, cfg)
+    return _generate_hf(loaded, prompts, cfg, prefixes)
