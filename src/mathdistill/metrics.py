@@ -12,12 +12,17 @@ One prediction per problem is expected (a duplicate id is a DataError naming the
 `errors` counts the incorrect predictions by kind: the executor's error ("syntax",
 "timeout", "no_answer", ...) or "wrong_answer" when an answer was found but is wrong.
 Accuracy of an empty set is None (JSON null), never a made-up number.
+
+Multi-format methods (ETD) add, from each prediction's meta: `queried_as` (meta["queried"]
+= {strategy: {"correct", ...}}: each queried format's own accuracy, ETD Table 3) and
+`fallbacks` (meta["order"] and meta["tried"]: how often each hop, e.g. "pot->eot", happened).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 from mathdistill.io import DataError, read_records, write_json
 from mathdistill.records import Prediction
@@ -49,7 +54,29 @@ def compute(predictions: Sequence[Prediction]) -> dict:
         "by_strategy": by_strategy,
         "strategy_share": {s: len(ps) / n for s, ps in sorted(groups.items())},
         "errors": dict(sorted(errors.items())),
+        **_multi_format(predictions),
     }
+
+
+def _multi_format(predictions: Sequence[Prediction]) -> dict:
+    """`queried_as` and `fallbacks` from ETD-style prediction meta (empty dict otherwise)."""
+    out: dict = {}
+    queried: dict[str, list[bool]] = defaultdict(list)
+    for p in predictions:
+        for s, q in (p.meta.get("queried") or {}).items():
+            queried[s].append(bool(q.get("correct")))
+    if queried:
+        out["queried_as"] = {s: {"n": len(c), "correct": sum(c), "accuracy": _acc(sum(c), len(c))}
+                             for s, c in queried.items()}
+    hops: Counter = Counter()
+    for p in predictions:
+        order, tried = p.meta.get("order"), p.meta.get("tried") or []
+        if order:
+            hops.update({f"{a}->{b}": 0 for a, b in pairwise(order)})
+            hops.update(f"{a}->{b}" for a, b in pairwise(tried))
+    if hops:
+        out["fallbacks"] = dict(hops)
+    return out
 
 
 def evaluate_file(predictions_path, out, meta: Mapping | None = None) -> dict:
