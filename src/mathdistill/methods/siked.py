@@ -43,6 +43,8 @@ Spec items and defaults (`DEFAULTS`, the method's config `options`):
   `sparse_scope` "strategy" [C] | "question" [P]; `one_per_strategy` True [C];
   `bias` None | a strategy; `policy` "on" | "off"; `instruction` = combined.INSTRUCTION.
 - [X] which sample is kept when several are correct: the first in sample order [D].
+- `questions`: None = self-generate for every train question (the paper); N = a seeded
+  sample of N questions per round (the workflow's stage reads it; CPU budgets) [D].
 - Gap: forcing the tag at the start of the output needs a decoder prefix for seq2seq
   students (`students.generate` has none yet); causal students can append it to the prompt.
 """
@@ -68,6 +70,7 @@ DEFAULTS = {
     "variant": "all", "sparse_scope": "strategy", "one_per_strategy": True,
     "bias": None, "policy": "on", "off_policy_all": True,
     "instruction": combined.INSTRUCTION,
+    "questions": None,  # self-generate on a seeded sample of this many train questions [D]
 }
 # The authors' bias preference after the chosen strategy (get_biased_data); eot last.
 BIAS_ORDER = ("pot", "cot", "l2m", "eot")
