@@ -8,4 +8,5 @@ with log_to(snakemake.log[0]):
     base = snakemake.input.get("base") or snakemake.params.cfg["model"]
     train(base, snakemake.input.examples, snakemake.output.checkpoint,
           snakemake.output.log_json, snakemake.params.cfg, threads=snakemake.threads,
-          meta={"method": w.method, "student": w.student, "round": int(w.round)})
+          meta={"method": w.method, "student": w.student, "round": int(w.round)},
+          resume_from=snakemake.input.get("resume_from"))  # on-policy rounds: round r-1

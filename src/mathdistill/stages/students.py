@@ -66,8 +66,9 @@ def _set_threads(threads: int | None) -> None:
 
 
 def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, threads: int | None = None,
-          meta: Mapping | None = None) -> dict:
-    """Fine-tune `base` (a model dir or hub id) on the round's examples -> `out_dir`."""
+          meta: Mapping | None = None, resume_from=None) -> dict:
+    """Fine-tune `base` (a model dir or hub id) on the round's examples -> `out_dir`;
+    `resume_from`: start from this checkpoint instead (on-policy rounds: round r-1's)."""
     from mathdistill.students import TrainConfig
     from mathdistill.students import train as fit
 
@@ -76,7 +77,8 @@ def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, threads: int |
     if cfg.get("finetune", "full") == "lora":
         options["lora"] = dict(cfg.get("lora") or {})
     examples = read_jsonl(examples_file)
-    summary = fit(str(base), examples, out_dir, TrainConfig.from_dict(options))
+    summary = fit(str(base), examples, out_dir, TrainConfig.from_dict(options),
+                  resume_from=None if resume_from is None else str(resume_from))
     log_file = Path(out_dir) / "train_log.jsonl"
     losses = [row["loss"] for row in read_jsonl(log_file)] if log_file.is_file() else []
     log = {**dict(meta or {}), "examples": len(examples), **summary,
