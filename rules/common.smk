@@ -155,9 +155,15 @@ def teacher_lib(strategy):
     return union(lib("teachers", exclude=others), strategy_lib(strategy))
 
 
+METHOD_DEPS = {"etd": ["single"], "siked": ["combined"]}  # methods.<type> imports these
+
+
 def method_lib(m):
-    """The method's data rule (mathdistill.methods.<type>) + its strategies' prompt code."""
-    files = lib(*BASE_LIB, "methods/__init__", f"methods/{METHODS[m]['type']}")
+    """The method's data rule (mathdistill.methods.<type>, + the method modules it imports)
+    and its strategies' prompt code."""
+    kind = METHODS[m]["type"]
+    mods = [f"methods/{t}" for t in [kind, *METHOD_DEPS.get(kind, [])]]
+    files = lib(*BASE_LIB, "methods/__init__", *mods)
     for s in METHODS[m]["strategies"]:
         files += strategy_lib(s)
     return sorted(set(files))
@@ -169,8 +175,23 @@ def round_dir(w):
 
 
 def get_base_model(w):
-    """The built tiny student (a rule output), or nothing for a hub model id/path."""
-    return {"base": f"{R}/students/{w.student}/base"} if is_tiny(w.student) else {}
+    """The built tiny student (a rule output), or nothing for a hub model id/path; an
+    on-policy round r >= 1 (SIKeD) adds `resume_from`: the round r-1 checkpoint."""
+    out = {"base": f"{R}/students/{w.student}/base"} if is_tiny(w.student) else {}
+    if on_policy(w.method) and int(w.round) > 0:
+        out["resume_from"] = f"{R}/{w.method}/{w.student}/round{int(w.round) - 1}/checkpoint"
+    return out
+
+
+def on_policy(m):
+    """Iterative methods whose round r continues from round r-1 (SIKeD policy "on")."""
+    cfg = METHODS[m]
+    return cfg["type"] == "siked" and (cfg.get("options") or {}).get("policy", "on") == "on"
+
+
+def methods_of(*types, exclude=False):
+    """Method names whose type is (or with exclude=True: is not) one of `types`."""
+    return [m for m in METHODS if (METHODS[m]["type"] in types) != exclude]
 
 
 def get_filtered(w):
@@ -181,10 +202,13 @@ def get_filtered(w):
 def get_round_inputs(w):
     """Inputs of build_round: per method type (later types add the round r-1 checkpoint)."""
     kind = METHODS[w.method]["type"]
-    if kind == "single":
+    if kind in ("single", "etd", "combined"):
         if int(w.round) != 0:
-            raise ValueError(f"method {w.method}: type 'single' has one round (round0 only)")
+            raise ValueError(f"method {w.method}: type {kind!r} has one round (round0 only)")
         return {"rationales": get_filtered(w)}
+    if kind == "siked":  # round r >= 1: the samples of the round r-1 student (rules/siked.smk)
+        extra = {"self_samples": f"{round_dir(w)}/self_samples.jsonl"} if int(w.round) else {}
+        return {"rationales": get_filtered(w), **extra}
     raise ValueError(f"method {w.method}: unknown type {kind!r}")
 
 
@@ -204,6 +228,11 @@ def all_train_logs():
 
 def _alt(names):
     return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+
+
+def only(names):
+    """A rule-level wildcard constraint matching exactly `names` (none: matches nothing)."""
+    return _alt(names) if names else "(?!)"
 
 
 wildcard_constraints:
