@@ -10,7 +10,13 @@ from snakemake.utils import min_version, validate
 min_version("8.20")
 
 
-configfile: "config/config.yaml"
+# The embedded default applies only when no --configfile is given: `--configfile
+# config/paper.yaml` replaces it (several files merge in order, e.g. `--configfile
+# config/config.yaml my-overrides.yaml`); `--config key=value` overrides either. Job steps
+# (SLURM) get the same --configfiles from Snakemake, so they load the same config.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "config/schema.yaml")

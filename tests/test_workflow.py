@@ -89,10 +89,33 @@ def test_dry_run_default_config_dag(tmp_path, data_dir):
 
 
 def test_dry_run_tiny_config_dag(tmp_path, data_dir):
+    """--configfile replaces the default config (nothing of config/config.yaml leaks in)."""
     config = REPO / "tests" / "configs" / "tiny.yaml"
-    work = work_copy(tmp_path / "wf", config)
-    out = snakemake(work, "-n", "--cores", "2", data_dir=data_dir).stdout
+    work = work_copy(tmp_path / "wf")
+    out = snakemake(work, "-n", "--cores", "2", "--configfile", str(config),
+                    data_dir=data_dir).stdout
     assert job_counts(out) == expected_counts(yaml.safe_load(config.read_text()))
+    assert "results/eotd/" not in out  # a default-only method
+
+
+def test_configfiles_merge_in_order_and_config_overrides(tmp_path, data_dir):
+    """Several --configfile merge in order; --config key=value wins over both."""
+    tiny = REPO / "tests" / "configs" / "tiny.yaml"
+    over = tmp_path / "over.yaml"
+    over.write_text(yaml.safe_dump({"methods": {"l2md": {"type": "single",
+                                                         "strategies": ["l2m"]}}}))
+    work = work_copy(tmp_path / "wf")
+    out = snakemake(work, "-n", "--configfile", str(tiny), str(over),
+                    "--config", "results_dir=elsewhere", data_dir=data_dir).stdout
+    cfg = yaml.safe_load(tiny.read_text())
+    cfg["methods"]["l2md"] = {"type": "single", "strategies": ["l2m"]}
+    assert job_counts(out) == expected_counts(cfg)
+    assert "elsewhere/l2md/tiny-t5/round0/checkpoint" in out and "results/" not in out
+    # no --configfile: the default config, still overridable key by key
+    out = snakemake(work, "-n", "--config", "results_dir=other", data_dir=data_dir).stdout
+    assert job_counts(out) == expected_counts(yaml.safe_load(
+        (REPO / "config" / "config.yaml").read_text()))
+    assert "other/eotd/tiny-t5/round0/checkpoint" in out
 
 
 def test_dry_run_hub_student_and_method_subsets(tmp_path, data_dir):
