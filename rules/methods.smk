@@ -1,8 +1,11 @@
 # Stage 4: the method's data rule turns teacher rationales (and, for iterative methods,
 # the round r-1 student) into round r's training examples {"prompt", "target"}.
+# single, etd, combined: here; siked: rule siked_round (rules/siked.smk, + mix_stats.json).
 
 
 rule build_round:
+    wildcard_constraints:
+        method=only(methods_of("siked", exclude=True)),
     input:
         unpack(get_round_inputs),
         src=lambda w: union(stage_lib("rounds"), method_lib(w.method)),
