@@ -71,11 +71,20 @@ def student_generation(m, student):
     return canon(_merge(STUDENTS[student].get("generation", {}), METHODS[m].get("generation", {})))
 
 
+# Per-rule resource defaults for a local CPU run (runtime in minutes). They are not
+# experiment config: a profile overrides them by rule name (set-resources, set-threads;
+# profiles/slurm sets GPUs, memory, wall time and CPUs per rule).
+RESOURCES = {
+    "default": {"threads": 1, "mem_mb": 2000, "runtime": 30, "gpu": 0},
+    "teacher": {"runtime": 120},
+    "train": {"mem_mb": 6000, "runtime": 240},
+    "predict": {"mem_mb": 4000, "runtime": 120},
+}
+
+
 def res(stage, key):
-    """Resource `key` of a stage: config resources.<stage>.<key>, else resources.default."""
-    table = config.get("resources", {})
-    defaults = {"threads": 1, "mem_mb": 2000, "runtime": 60, "gpu": 0}
-    return table.get(stage, {}).get(key, table.get("default", {}).get(key, defaults[key]))
+    """Default resource `key` of a stage (teacher, train, predict; else "default")."""
+    return RESOURCES.get(stage, {}).get(key, RESOURCES["default"][key])
 
 
 def loader(name):

@@ -135,6 +135,34 @@ def test_dry_run_hub_student_and_method_subsets(tmp_path, data_dir):
     assert "results/cotd/tiny-t5/" not in out and "results/students/flan-small" not in out
 
 
+def _rule_resources(out: str, rule: str) -> list[str]:
+    """The `resources:` / `threads:` lines of every job of `rule` in a dry run's output."""
+    lines, found, inside = out.splitlines(), [], False
+    for line in lines:
+        if line.startswith("rule "):
+            inside = line == f"rule {rule}:"
+        elif inside and line.strip().startswith(("resources:", "threads:")):
+            found.append(line.strip())
+    return found
+
+
+def test_resources_are_per_rule_and_profiles_override_them(tmp_path, data_dir):
+    """Rule defaults (rules/common.smk RESOURCES); --set-resources/--set-threads win."""
+    work = work_copy(tmp_path / "wf")
+    tiny = str(REPO / "tests" / "configs" / "tiny.yaml")
+    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny, data_dir=data_dir).stdout
+    train = _rule_resources(out, "train")
+    assert train and all("mem_mb=6000" in x and "gpu=0" in x for x in train if "resources" in x)
+    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny,
+                    "--set-resources", "train:mem_mb=1234", "train:gpu=2",
+                    "--set-threads", "train=3", data_dir=data_dir).stdout
+    train = _rule_resources(out, "train")
+    assert [x for x in train if x.startswith("threads")] == ["threads: 3"] * 2
+    assert all("mem_mb=1234" in x and "gpu=2" in x for x in train if "resources" in x)
+    predict = [x for x in _rule_resources(out, "predict") if "resources" in x]
+    assert predict and all("mem_mb=4000" in x and "gpu=0" in x for x in predict)
+
+
 def test_lint_passes(tmp_path, data_dir):
     work = work_copy(tmp_path / "wf")
     proc = snakemake(work, "--lint", data_dir=data_dir)
@@ -147,6 +175,7 @@ def test_lint_passes(tmp_path, data_dir):
     (lambda c: c["eval_sets"].update(train={"dataset": "gsm8k", "split": "test"}),
      "'train' should not be valid"),
     (lambda c: c.update(extra_key=1), "'extra_key' was unexpected"),
+    (lambda c: c.update(resources={"train": {"gpu": 1}}), "'resources' was unexpected"),
     (lambda c: c["students"]["tiny-t5"].update(finetune="half"), "'half' is not one of"),
 ])
 def test_schema_rejects_bad_config(tmp_path, data_dir, change, message):
