@@ -42,6 +42,7 @@ rule all:
     default_target: True
     input:
         rules.tables.output,
+        rules.plots.output,
 
 
 onsuccess:

@@ -15,6 +15,8 @@ rule tables:
         f"{R}/tables/teacher.csv",
         f"{R}/tables/training.md",
         f"{R}/tables/training.csv",
+        f"{R}/tables/strategies.md",
+        f"{R}/tables/strategies.csv",
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
     log:
@@ -24,3 +26,30 @@ rule tables:
     threads: 1
     script:
         "../workflow/scripts/tables.py"
+
+
+def all_mix_stats():
+    """SIKeD's per-round mix statistics (alpha) of every siked method."""
+    return [f"{R}/{m}/{st}/round{r}/mix_stats.json"
+            for m in methods_of("siked") for st in method_students(m) for r in rounds(m)]
+
+
+# Plots: accuracy per round (every method), strategy share per round (multi-strategy methods).
+rule plots:
+    input:
+        metrics=all_metrics(),
+        mix_stats=all_mix_stats(),
+        src=lib(*BASE_LIB, "stages/__init__", "plots"),
+    output:
+        f"{R}/plots/accuracy.png",
+        f"{R}/plots/strategy_share.png",
+    params:
+        outdir=lambda w, output: os.path.dirname(output[0]),
+        share_methods=methods_of("etd", "combined", "siked"),
+    log:
+        f"{R}/logs/plots.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    script:
+        "../workflow/scripts/plots.py"

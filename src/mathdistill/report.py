@@ -9,6 +9,10 @@ Tables:
   plus `mean` (unweighted over the data sets of that row); the n per data set is listed under it.
 - teacher: per (teacher, strategy): rationales generated, kept, dropped, drop rate, reasons.
 - training: per (method, student, round): examples, steps, first / final training loss, time.
+- strategies: per (method, student, round, data set): accuracy, the share of each strategy
+  among the answers (`share_<s>`; Combined/SIKeD: the tag the student chose, ETD: the format
+  that answered), their accuracy (`acc_<s>`), each queried format's own accuracy (ETD Table 3,
+  `queried_<s>`) and the fallback counts (`pot->eot`, ...); all in % except the counts.
 A missing value is an empty CSV cell and "-" in Markdown, never a number.
 """
 
@@ -22,7 +26,8 @@ import pandas as pd
 
 from mathdistill.io import DataError, read_json, write_text
 
-__all__ = ["accuracy_table", "markdown", "teacher_table", "training_table", "write_tables"]
+__all__ = ["accuracy_table", "markdown", "strategy_table", "teacher_table", "training_table",
+           "write_tables"]
 
 KEYS = ["method", "student", "round"]
 
@@ -72,6 +77,39 @@ def training_table(logs: Sequence[dict]) -> pd.DataFrame:
     return df.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
+def _pct(v):
+    return None if v is None else 100.0 * v
+
+
+def strategy_table(metrics: Sequence[dict]) -> pd.DataFrame:
+    """One row per (method, student, round, data set): strategy shares and accuracies,
+    queried-as accuracies and fallback counts (columns only for what some row has)."""
+    rows, groups = [], {"share": set(), "acc": set(), "queried": set(), "hops": {}}
+    for m in metrics:
+        row = {**{k: m[k] for k in KEYS}, "dataset": m["dataset"], "n": m.get("n"),
+               "accuracy": _pct(m.get("accuracy"))}
+        for s, v in (m.get("strategy_share") or {}).items():
+            row[f"share_{s}"] = _pct(v)
+            groups["share"].add(s)
+        for s, v in (m.get("by_strategy") or {}).items():
+            row[f"acc_{s}"] = _pct(v.get("accuracy"))
+            groups["acc"].add(s)
+        for s, v in (m.get("queried_as") or {}).items():
+            row[f"queried_{s}"] = _pct(v.get("accuracy"))
+            groups["queried"].add(s)
+        for hop, c in (m.get("fallbacks") or {}).items():
+            row[hop] = c
+            groups["hops"][hop] = None
+        rows.append(row)
+    order = {s: i for i, s in enumerate(("cot", "pot", "eot", "l2m"))}
+    cols = KEYS + ["dataset", "n", "accuracy"]
+    for g in ("share", "acc", "queried"):
+        cols += [f"{g}_{s}" for s in sorted(groups[g], key=lambda s: (order.get(s, 9), s))]
+    cols += list(groups["hops"])
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values(KEYS + ["dataset"], kind="stable").reset_index(drop=True)
+
+
 def _cell(v, digits: int) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -100,20 +138,27 @@ def _read_all(paths, keys) -> list[dict]:
 
 def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
                  train_log_files: Sequence, outdir) -> dict[str, str]:
-    """Write accuracy/teacher/training tables as .md and .csv in `outdir`; returns the Markdown."""
+    """Write accuracy/teacher/training/strategies tables (.md, .csv) in `outdir`; returns the
+    Markdown."""
     outdir = Path(outdir)
     acc, sizes = accuracy_table(_read_all(metrics_files, KEYS + ["dataset", "accuracy", "n"]))
     teacher = teacher_table(_read_all(filter_stats_files, ["total", "kept", "dropped",
                                                             "drop_rate"]))
     training = training_table(_read_all(train_log_files, KEYS))
+    strategies = strategy_table(_read_all(metrics_files, KEYS + ["dataset"]))
     n_line = ", ".join(f"{d} {n}" for d, n in sizes.items())
     texts = {
         "accuracy": "# Accuracy (%)\n\n" + markdown(acc) + f"\nProblems per data set: {n_line}.\n",
         "teacher": "# Teacher rationales kept by the filter\n\n" + markdown(teacher)
                    + "\ndrop_rate in %; reasons: why rationales were dropped.\n",
         "training": "# Training\n\n" + markdown(training, digits=3),
+        "strategies": "# Strategies per method, round and data set\n\n" + markdown(strategies)
+                      + "\nshare_/acc_/queried_ in %: share of the answers in each strategy, "
+                        "their accuracy, each format's own accuracy when queried with its "
+                        "trigger (ETD); a->b: answers that fell back from a to b.\n",
     }
-    for name, df in (("accuracy", acc), ("teacher", teacher), ("training", training)):
+    for name, df in (("accuracy", acc), ("teacher", teacher), ("training", training),
+                     ("strategies", strategies)):
         write_text(outdir / f"{name}.md", texts[name])
         write_text(outdir / f"{name}.csv", df.to_csv(index=False))
     return texts

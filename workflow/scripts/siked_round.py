@@ -7,4 +7,6 @@ with log_to(snakemake.log[0]):
     inputs = {k: list(v) if isinstance(v, list) else [v]
               for k, v in snakemake.input.items() if k != "src"}
     build_round(snakemake.params.method, int(snakemake.wildcards.round), inputs,
-                snakemake.output.examples, snakemake.output.stats, seed=snakemake.params.seed)
+                snakemake.output.examples, snakemake.output.stats, seed=snakemake.params.seed,
+                meta={"method": snakemake.wildcards.method,
+                      "student": snakemake.wildcards.student})

@@ -82,9 +82,9 @@ def sample_stats(scored: Sequence[Rationale]) -> dict:
 
 
 def build_round(cfg: Mapping, round: int, inputs: Mapping[str, Sequence[str]], out, stats_out, *,
-                seed: int = 0) -> dict:
+                seed: int = 0, meta: Mapping | None = None) -> dict:
     """Round `round`'s tagged examples -> `out`; the mix statistics (alpha, counts per
-    strategy and source, self-sample accuracy, training plan) -> `stats_out`."""
+    strategy and source, self-sample accuracy, training plan, + `meta`) -> `stats_out`."""
     from mathdistill.io import DataError
     from mathdistill.methods import siked
 
@@ -101,7 +101,7 @@ def build_round(cfg: Mapping, round: int, inputs: Mapping[str, Sequence[str]], o
     if not examples:
         raise DataError(f"{', '.join(inputs['rationales'])}: siked round {round} has no examples")
     plan = siked.round_plan(round, cfg, base="base", previous="previous" if round else None)
-    stats = {**stats, "policy": plan["policy"], "continues_from_previous": plan["resume_from"]
+    stats = {**dict(meta or {}), **stats, "policy": plan["policy"], "continues_from_previous": plan["resume_from"]
              is not None, "self_samples": sample_stats(scored), "self_kept": len(kept or [])}
     write_jsonl(out, examples)
     write_json(stats_out, stats)
