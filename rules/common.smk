@@ -8,7 +8,6 @@ from pathlib import Path
 STRATEGIES = ("cot", "pot", "eot", "l2m")
 R = config["results_dir"].rstrip("/")
 TEACHER = config["teacher"]["name"]
-METHODS = config["methods"]
 STUDENTS = config["students"]
 EVAL_SETS = config["eval_sets"]
 
@@ -29,6 +28,33 @@ def _merge(base, over):
     for k, v in (over or {}).items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+def _seed_runs(methods, seeds):
+    """Replicates: every method once per training seed (its own `seeds`, else the global
+    list). The run of the first seed keeps the method's name, the others are named
+    `<name>-s<seed>`; each run is the method's config with train.seed and generation.seed
+    set, so every rule treats it as a method of its own (own paths and params)."""
+    runs, base, seed_of = {}, {}, {}
+    for name, cfg in methods.items():
+        for i, seed in enumerate(cfg.get("seeds") or seeds):
+            run = name if i == 0 else f"{name}-s{seed}"
+            if run in runs or (i and run in methods):
+                raise ValueError(f"config: method run {run!r} (methods.{name}, seed {seed}) "
+                                 "clashes with another method's name")
+            runs[run] = _merge(cfg, {"train": {"seed": seed}, "generation": {"seed": seed}})
+            base[run], seed_of[run] = name, seed
+    return runs, base, seed_of
+
+
+# METHODS: method runs (one per seed); METHOD_BASE / METHOD_SEED: run -> method, seed.
+SEEDS = config.get("seeds") or [config["seed"]]
+METHODS, METHOD_BASE, METHOD_SEED = _seed_runs(config["methods"], SEEDS)
+
+
+def run_meta(m):
+    """What a run's metrics/tables say about it: the configured method, run name, seed."""
+    return {"method": METHOD_BASE[m], "run": m, "seed": METHOD_SEED[m]}
 
 
 def method_students(m):

@@ -8,7 +8,8 @@ rule evaluate:
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
     params:
-        meta=lambda w: {"method": w.method, "student": w.student, "round": int(w.round),
+        # method = the configured method; run = the seed replicate's name (run_meta)
+        meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round),
                         "dataset": w.dataset},
     log:
         f"{R}/logs/evaluate/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",

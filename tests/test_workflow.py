@@ -66,13 +66,15 @@ def job_counts(output: str) -> dict[str, int]:
 
 def expected_counts(cfg: dict) -> dict[str, int]:
     methods, students, evals = cfg["methods"], cfg["students"], cfg["eval_sets"]
-    runs = sum(len(m.get("students") or students) * m.get("rounds", 1) for m in methods.values())
+    seeds = cfg.get("seeds") or [cfg.get("seed", 0)]
+    runs = sum(len(m.get("students") or students) * m.get("rounds", 1) * len(m.get("seeds") or seeds)
+               for m in methods.values())
     strategies = {s for m in methods.values() for s in m["strategies"]}
     tiny = sum(1 for s in students.values() if s["model"].startswith("tiny-"))
     counts = {"prepare_data": 1 + len(evals), "build_student": tiny,
               "teacher_generate": len(strategies), "filter_rationales": len(strategies),
               "build_round": runs, "train": runs, "predict": runs * len(evals),
-              "evaluate": runs * len(evals), "tables": 1, "all": 1}
+              "evaluate": runs * len(evals), "tables": 1, "plots": 1, "all": 1}
     return {**counts, "total": sum(counts.values())}
 
 
@@ -161,6 +163,27 @@ def test_resources_are_per_rule_and_profiles_override_them(tmp_path, data_dir):
     assert all("mem_mb=1234" in x and "gpu=2" in x for x in train if "resources" in x)
     predict = [x for x in _rule_resources(out, "predict") if "resources" in x]
     assert predict and all("mem_mb=4000" in x and "gpu=0" in x for x in predict)
+
+
+def test_seeds_make_one_run_per_seed(tmp_path, data_dir):
+    """seeds: [0, 1, 2] -> runs cotd, cotd-s1, cotd-s2 (own train seed); a method's own
+    seeds win; metrics carry the configured method name and the seed."""
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    cfg["seeds"] = [0, 1, 2]
+    cfg["methods"]["potd"]["seeds"] = [5]
+    path = tmp_path / "seeds.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    work = work_copy(tmp_path / "wf")
+    out = snakemake(work, "-n", "-p", "--configfile", str(path), data_dir=data_dir).stdout
+    assert job_counts(out) == expected_counts(cfg)
+    for run in ("cotd", "cotd-s1", "cotd-s2", "potd"):
+        assert f"results/{run}/tiny-t5/round0/checkpoint" in out
+    assert "results/potd-s5/" not in out and "results/cotd-s0/" not in out
+    clash = dict(cfg, methods={**cfg["methods"], "cotd-s1": {"type": "single",
+                                                             "strategies": ["cot"]}})
+    path.write_text(yaml.safe_dump(clash))
+    proc = snakemake(work, "-n", "--configfile", str(path), data_dir=data_dir, check=False)
+    assert proc.returncode != 0 and "clashes with another method" in proc.stdout + proc.stderr
 
 
 def test_lint_passes(tmp_path, data_dir):
