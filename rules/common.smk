@@ -218,10 +218,19 @@ def get_base_model(w):
     return out
 
 
+# type: (option, its default, the value that continues from round r-1)
+CONTINUES = {"siked": ("policy", "on", "on"), "fdd": ("init", "base", "previous"),
+             "tailored": ("init", "previous", "previous")}
+
+
 def on_policy(m):
-    """Iterative methods whose round r continues from round r-1 (SIKeD policy "on")."""
+    """Iterative methods whose round r continues from round r-1 (SIKeD policy "on", FDD /
+    Tailored Learning option init "previous": Tailored's default, not FDD's)."""
     cfg = METHODS[m]
-    return cfg["type"] == "siked" and (cfg.get("options") or {}).get("policy", "on") == "on"
+    if cfg["type"] not in CONTINUES:
+        return False
+    key, default, value = CONTINUES[cfg["type"]]
+    return (cfg.get("options") or {}).get(key, default) == value
 
 
 def methods_of(*types, exclude=False):
@@ -244,6 +253,10 @@ def get_round_inputs(w):
     if kind == "siked":  # round r >= 1: the samples of the round r-1 student (rules/siked.smk)
         extra = {"self_samples": f"{round_dir(w)}/self_samples.jsonl"} if int(w.round) else {}
         return {"rationales": get_filtered(w), **extra}
+    if kind == "fdd":  # D_0 + the programs of rounds 1..r (rules/fdd.smk)
+        return fdd_round_inputs(w)
+    if kind == "tailored":  # exam, mistakes, teacher data / feedback (rules/tailored.smk)
+        return tailored_round_inputs(w)
     raise ValueError(f"method {w.method}: unknown type {kind!r}")
 
 
