@@ -6,24 +6,59 @@ import pandas as pd
 import pytest
 
 from mathdistill.io import DataError, write_json
-from mathdistill.report import accuracy_table, markdown, write_tables
+from mathdistill.report import accuracy_markdown, accuracy_table, markdown, write_tables
+from mathdistill.stats import t_critical, wilson
 
 
-def metric(method, dataset, acc, n=10, strategy="pot"):
-    return {"method": method, "student": "tiny", "round": 0, "dataset": dataset,
-            "accuracy": acc, "n": n, "by_strategy": {strategy: {}}}
+def metric(method, dataset, acc, n=10, strategy="pot", seed=None):
+    m = {"method": method, "student": "tiny", "round": 0, "dataset": dataset,
+         "accuracy": acc, "n": n, "by_strategy": {strategy: {}}}
+    return m if seed is None else {**m, "seed": seed}
 
 
 def test_accuracy_table_rows_columns_and_mean():
     df, sizes = accuracy_table([metric("potd", "a", 0.5), metric("potd", "b", 0.25),
                                 metric("cotd", "a", 0.1, strategy="cot"),
                                 metric("cotd", "b", 0.3, n=20, strategy="cot")])
-    assert list(df.columns) == ["method", "student", "round", "strategy", "a", "b", "mean"]
+    assert list(df.columns) == ["method", "student", "round", "strategy", "seeds", "a", "b",
+                                "mean", "a_ci_low", "a_ci_high", "b_ci_low", "b_ci_high",
+                                "mean_ci_low", "mean_ci_high"]
     assert list(df["method"]) == ["cotd", "potd"]
     potd = df[df.method == "potd"].iloc[0]
     assert potd["a"] == pytest.approx(50.0) and potd["mean"] == pytest.approx(37.5)
     assert df[df.method == "cotd"].iloc[0]["strategy"] == "cot"
     assert sizes == {"a": 10, "b": 20}
+
+
+def test_seeds_are_averaged_with_t_intervals():
+    accs = {0: (0.5, 0.2), 1: (0.6, 0.3), 2: (0.7, 0.1)}
+    ms = [metric("potd", d, accs[s][i], n=100, seed=s)
+          for s in accs for i, d in enumerate(("a", "b"))]
+    ms.append(metric("cotd", "a", 0.25, n=40, seed=0))
+    ms.append(metric("cotd", "b", 0.5, n=40, seed=0))
+    df, _ = accuracy_table(ms)
+    potd = df.set_index("method").loc["potd"]
+    assert potd["seeds"] == 3 and potd["a"] == pytest.approx(60.0)
+    half = t_critical(2) * 0.1 / math.sqrt(3) * 100  # sd of 0.5, 0.6, 0.7 = 0.1
+    assert (potd["a_ci_low"], potd["a_ci_high"]) == pytest.approx((60 - half, 60 + half))
+    seed_means = [35.0, 45.0, 40.0]
+    assert potd["mean"] == pytest.approx(40.0)
+    half = t_critical(2) * 5.0 / math.sqrt(3)
+    assert (potd["mean_ci_low"], potd["mean_ci_high"]) == pytest.approx((40 - half, 40 + half))
+    assert potd["mean"] == pytest.approx(sum(seed_means) / 3)
+    cotd = df.set_index("method").loc["cotd"]  # one seed: Wilson over the 40 problems
+    assert cotd["seeds"] == 1
+    assert (cotd["a_ci_low"], cotd["a_ci_high"]) == pytest.approx(
+        tuple(100 * x for x in wilson(0.25, 40)))
+    assert math.isnan(cotd["mean_ci_low"])
+    md = accuracy_markdown(df)
+    assert f"| 60.0 [{60 - t_critical(2) * 10 / math.sqrt(3):.1f}, " in md
+    assert "| cotd | tiny | 0 | pot | 1 | 25.0 | 50.0 | 37.5 |" in md and "_ci_" not in md
+
+
+def test_a_repeated_run_is_an_error():
+    with pytest.raises(DataError, match="two results"):
+        accuracy_table([metric("potd", "a", 0.5, seed=1), metric("potd", "a", 0.4, seed=1)])
 
 
 def test_missing_accuracy_is_not_a_number():
@@ -47,7 +82,7 @@ def test_write_tables_md_and_csv(tmp_path):
     texts = write_tables(files, [stats], logs, tmp_path / "tables")
     acc = pd.read_csv(tmp_path / "tables" / "accuracy.csv")
     assert acc.set_index("method").loc["potd", "syn"] == pytest.approx(40.0)
-    assert "| potd | tiny | 0 | pot | 40.0 | 5.0 | 22.5 |" in texts["accuracy"]
+    assert "| potd | tiny | 0 | pot | 1 | 40.0 | 5.0 | 22.5 |" in texts["accuracy"]
     teacher = pd.read_csv(tmp_path / "tables" / "teacher.csv")
     assert teacher.loc[0, "drop_rate"] == pytest.approx(10.0)
     assert "syntax 1" in (tmp_path / "tables" / "teacher.md").read_text()

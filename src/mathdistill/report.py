@@ -7,8 +7,12 @@
 Tables:
 - accuracy: one row per (method, student, round), one column per data set (accuracy in %),
   plus `mean` (unweighted over the data sets of that row); the n per data set is listed under it.
+  Seed replicates (metrics `seed`) are averaged: `seeds` counts them, `<set>_ci_low/high` is
+  the 95% interval (mathdistill.stats: t over seeds; one seed: Wilson over the test
+  problems), `mean_ci_low/high` a t interval of the seeds' means; Markdown shows
+  `mean [low, high]` where there are >= 2 seeds.
 - teacher: per (teacher, strategy): rationales generated, kept, dropped, drop rate, reasons.
-- training: per (method, student, round): examples, steps, first / final training loss, time.
+- training: per (method, student, round, seed): examples, steps, first / final loss, time.
 - strategies: per (method, student, round, data set): accuracy, the share of each strategy
   among the answers (`share_<s>`; Combined/SIKeD: the tag the student chose, ETD: the format
   that answered), their accuracy (`acc_<s>`), each queried format's own accuracy (ETD Table 3,
@@ -25,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from mathdistill.io import DataError, read_json, write_text
+from mathdistill.stats import aggregate_seeds
 
 __all__ = ["accuracy_table", "markdown", "strategy_table", "teacher_table", "training_table",
            "write_tables"]
@@ -39,22 +44,57 @@ def _need(d: dict, keys, path) -> None:
 
 
 def accuracy_table(metrics: Sequence[dict]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """(table, n per data set): rows method/student/round(/strategy), columns data sets in %."""
-    rows, sizes = {}, {}
+    """(table, n per data set): rows method/student/round(/strategy), columns data sets in %
+    (mean over seeds) and their 95% intervals; see the module docstring."""
+    long, strategy, sizes = [], {}, {}
     for m in metrics:
         key = tuple(m[k] for k in KEYS)
-        row = rows.setdefault(key, dict(zip(KEYS, key)))
         if m.get("by_strategy"):
-            row["strategy"] = "+".join(sorted(m["by_strategy"]))
-        acc = m.get("accuracy")
-        row[m["dataset"]] = None if acc is None else 100.0 * acc
+            strategy[key] = "+".join(sorted(m["by_strategy"]))
+        long.append({**dict(zip(KEYS, key)), "seed": m.get("seed", 0), "dataset": m["dataset"],
+                     "value": m.get("accuracy"), "n_examples": m.get("n")})
         sizes[m["dataset"]] = max(sizes.get(m["dataset"], 0), m.get("n", 0))
     datasets = list(dict.fromkeys(m["dataset"] for m in metrics))
-    df = pd.DataFrame(list(rows.values()), columns=KEYS + ["strategy"] + datasets)
-    if datasets:
-        df[datasets] = df[datasets].astype(float)
-        df["mean"] = df[datasets].mean(axis=1, skipna=False)
+    cis = [f"{d}_ci_{e}" for d in [*datasets, "mean"] for e in ("low", "high")] if datasets else []
+    cols = KEYS + ["strategy", "seeds"] + datasets + (["mean"] if datasets else []) + cis
+    if not long:
+        return pd.DataFrame(columns=cols), sizes
+    long = pd.DataFrame(long)
+    dup = long.duplicated(KEYS + ["seed", "dataset"])
+    if dup.any():
+        r = long[dup].iloc[0]
+        raise DataError(f"metrics: two results for {r[KEYS + ['seed', 'dataset']].to_dict()}")
+    long["value"] = pd.to_numeric(long["value"], errors="coerce")
+    by_set = {(*k[:-1], k[-1]): r for k, r in _agg(long, KEYS + ["dataset"]).iterrows()}
+    wide = long.pivot(index=KEYS + ["seed"], columns="dataset", values="value")
+    seed_means = wide.reindex(columns=datasets).mean(axis=1, skipna=False).rename("value")
+    by_mean = dict(_agg(seed_means.reset_index(), KEYS).iterrows())
+    rows = []
+    for key, g in long.groupby(KEYS, sort=False):
+        row = {**dict(zip(KEYS, key)), "strategy": strategy.get(key), "seeds": g["seed"].nunique()}
+        for d in [*datasets, "mean"]:
+            a = by_mean.get(key) if d == "mean" else by_set.get((*key, d))
+            row[d] = None if a is None else 100.0 * a["mean"]
+            for e in ("low", "high"):
+                row[f"{d}_ci_{e}"] = None if a is None else 100.0 * a[f"ci_{e}"]
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=cols).astype({c: float for c in cols[5:]})
     return df.sort_values(KEYS, kind="stable").reset_index(drop=True), sizes
+
+
+def _agg(long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """aggregate_seeds indexed by `keys` (rows without a value are left out)."""
+    return aggregate_seeds(long, keys).set_index(keys)
+
+
+def accuracy_markdown(df: pd.DataFrame) -> str:
+    """The accuracy table without CI columns; `mean [low, high]` where seeds >= 2."""
+    show = df[[c for c in df.columns if "_ci_" not in c]].astype(object)
+    for c in show.columns[5:]:
+        for i in df.index[(df["seeds"] >= 2) & df[f"{c}_ci_low"].notna()]:
+            show.loc[i, c] = (f"{df.loc[i, c]:.1f} [{df.loc[i, f'{c}_ci_low']:.1f}, "
+                              f"{df.loc[i, f'{c}_ci_high']:.1f}]")
+    return markdown(show)
 
 
 def teacher_table(stats: Sequence[dict]) -> pd.DataFrame:
@@ -72,9 +112,9 @@ def teacher_table(stats: Sequence[dict]) -> pd.DataFrame:
 
 
 def training_table(logs: Sequence[dict]) -> pd.DataFrame:
-    cols = KEYS + ["examples", "epochs", "steps", "first_loss", "final_loss", "seconds"]
+    cols = KEYS + ["seed", "examples", "epochs", "steps", "first_loss", "final_loss", "seconds"]
     df = pd.DataFrame([{c: log.get(c) for c in cols} for log in logs], columns=cols)
-    return df.sort_values(KEYS, kind="stable").reset_index(drop=True)
+    return df.sort_values(KEYS + ["seed"], kind="stable").reset_index(drop=True)
 
 
 def _pct(v):
@@ -148,7 +188,9 @@ def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
     strategies = strategy_table(_read_all(metrics_files, KEYS + ["dataset"]))
     n_line = ", ".join(f"{d} {n}" for d, n in sizes.items())
     texts = {
-        "accuracy": "# Accuracy (%)\n\n" + markdown(acc) + f"\nProblems per data set: {n_line}.\n",
+        "accuracy": "# Accuracy (%)\n\n" + accuracy_markdown(acc)
+                    + f"\nProblems per data set: {n_line}. With >= 2 seeds: mean over the "
+                      "seeds [95% t interval]; accuracy.csv has every interval.\n",
         "teacher": "# Teacher rationales kept by the filter\n\n" + markdown(teacher)
                    + "\ndrop_rate in %; reasons: why rationales were dropped.\n",
         "training": "# Training\n\n" + markdown(training, digits=3),
