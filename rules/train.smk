@@ -11,6 +11,7 @@ rule train:
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
         cfg=lambda w: student_train(w.method, w.student),
+        meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round)},
     log:
         f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",
     benchmark:

@@ -4,9 +4,8 @@ from mathdistill.stages import log_to
 from mathdistill.stages.students import train
 
 with log_to(snakemake.log[0]):
-    w = snakemake.wildcards
     base = snakemake.input.get("base") or snakemake.params.cfg["model"]
     train(base, snakemake.input.examples, snakemake.output.checkpoint,
           snakemake.output.log_json, snakemake.params.cfg, threads=snakemake.threads,
-          meta={"method": w.method, "student": w.student, "round": int(w.round)},
+          meta=snakemake.params.meta,
           resume_from=snakemake.input.get("resume_from"))  # on-policy rounds: round r-1
