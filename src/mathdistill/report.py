@@ -13,7 +13,7 @@ Tables:
   `mean [low, high]` where there are >= 2 seeds.
 - teacher: per (teacher, strategy): rationales generated, kept, dropped, drop rate, reasons.
 - training: per (method, student, round, seed): examples, steps, first / final loss, time.
-- strategies: per (method, student, round, data set): accuracy, the share of each strategy
+- strategies: per (method, student, round, seed, data set): accuracy, the share of each strategy
   among the answers (`share_<s>`; Combined/SIKeD: the tag the student chose, ETD: the format
   that answered), their accuracy (`acc_<s>`), each queried format's own accuracy (ETD Table 3,
   `queried_<s>`) and the fallback counts (`pot->eot`, ...); all in % except the counts.
@@ -122,11 +122,12 @@ def _pct(v):
 
 
 def strategy_table(metrics: Sequence[dict]) -> pd.DataFrame:
-    """One row per (method, student, round, data set): strategy shares and accuracies,
+    """One row per (method, student, round, seed, data set): strategy shares and accuracies,
     queried-as accuracies and fallback counts (columns only for what some row has)."""
     rows, groups = [], {"share": set(), "acc": set(), "queried": set(), "hops": {}}
     for m in metrics:
-        row = {**{k: m[k] for k in KEYS}, "dataset": m["dataset"], "n": m.get("n"),
+        row = {**{k: m[k] for k in KEYS}, "seed": m.get("seed", 0), "dataset": m["dataset"],
+               "n": m.get("n"),
                "accuracy": _pct(m.get("accuracy"))}
         for s, v in (m.get("strategy_share") or {}).items():
             row[f"share_{s}"] = _pct(v)
@@ -142,12 +143,12 @@ def strategy_table(metrics: Sequence[dict]) -> pd.DataFrame:
             groups["hops"][hop] = None
         rows.append(row)
     order = {s: i for i, s in enumerate(("cot", "pot", "eot", "l2m"))}
-    cols = KEYS + ["dataset", "n", "accuracy"]
+    cols = KEYS + ["seed", "dataset", "n", "accuracy"]
     for g in ("share", "acc", "queried"):
         cols += [f"{g}_{s}" for s in sorted(groups[g], key=lambda s: (order.get(s, 9), s))]
     cols += list(groups["hops"])
     df = pd.DataFrame(rows, columns=cols)
-    return df.sort_values(KEYS + ["dataset"], kind="stable").reset_index(drop=True)
+    return df.sort_values(KEYS + ["seed", "dataset"], kind="stable").reset_index(drop=True)
 
 
 def _cell(v, digits: int) -> str:
