@@ -3,6 +3,81 @@
 # strategy (siked_generate), which are scored, filtered and mixed with the teacher data
 # (siked_round: mixed.jsonl + mix_stats.json with alpha). Training is rule train: on-policy
 # rounds continue from the round r-1 checkpoint (`resume_from`, see get_base_model).
+# methods.<name>.round0_from: <a combined method> reuses that method's round-0 checkpoint
+# (same seed) as round 0 instead of training the same model again (rule siked_reuse_round0),
+# and its predictions when the generation settings match (siked_reuse_predictions).
+
+
+def round0_from(m):
+    """The combined run whose round 0 the siked run `m` reuses (same seed), or None."""
+    src = METHODS[m].get("round0_from")
+    if not src:
+        return None
+    where = f"config: methods.{METHOD_BASE[m]}.round0_from: {src!r}"
+    runs = [r for r in METHODS if METHOD_BASE[r] == src and METHOD_SEED[r] == METHOD_SEED[m]]
+    if METHODS[m]["type"] != "siked" or not runs:
+        raise ValueError(f"{where}: only a siked method can reuse round 0, of a method that "
+                         f"runs with seed {METHOD_SEED[m]}")
+    cfg, base = METHODS[m], METHODS[runs[0]]
+    same = (base["type"] == "combined" and set(base["strategies"]) == set(cfg["strategies"])
+            and (base.get("options") or {}).get("instruction")
+            == (cfg.get("options") or {}).get("instruction")
+            and set(method_students(m)) <= set(method_students(runs[0])))
+    if not same:
+        raise ValueError(f"{where}: needs a combined method with the same strategies, "
+                         "instruction and students")
+    return runs[0]
+
+
+REUSE_ROUND0 = [m for m in METHODS if round0_from(m)]
+REUSE_PREDICTIONS = [m for m in REUSE_ROUND0 if all(
+    student_generation(m, st) == student_generation(round0_from(m), st)
+    for st in method_students(m))]
+
+
+ruleorder: siked_reuse_round0 > train
+ruleorder: siked_reuse_predictions > predict_multi
+
+
+rule siked_reuse_round0:
+    wildcard_constraints:
+        method=only(REUSE_ROUND0),
+        round="0",
+    input:
+        checkpoint=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/checkpoint",
+        log_json=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/train_log.json",
+        src=stage_lib("siked"),
+    output:
+        checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
+        log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
+    params:
+        meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round),
+                        "reused_from": round0_from(w.method)},
+    log:
+        f"{R}/logs/siked_reuse_round0/{{method}}/{{student}}/round{{round}}.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    script:
+        "../workflow/scripts/siked_reuse.py"
+
+
+rule siked_reuse_predictions:
+    wildcard_constraints:
+        method=only(REUSE_PREDICTIONS),
+        round="0",
+    input:
+        predictions=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/predictions/{w.dataset}.jsonl",
+        src=stage_lib("siked"),
+    output:
+        f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+    log:
+        f"{R}/logs/siked_reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    script:
+        "../workflow/scripts/siked_reuse.py"
 
 
 def siked_previous_checkpoint(w):
@@ -56,6 +131,7 @@ rule siked_round:
     params:
         method=siked_cfg,
         seed=config["seed"],
+        meta=lambda w: {**run_meta(w.method), "student": w.student},
     log:
         f"{R}/logs/siked_round/{{method}}/{{student}}/round{{round}}.log",
     conda:

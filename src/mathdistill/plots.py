@@ -11,8 +11,9 @@
     #                                   (mix_stats.json) above each bar
 
 Inputs are the metrics JSON files (`metrics.evaluate_file`: method, student, round,
-dataset, accuracy, n, strategy_share) and the SIKeD mix statistics (`stages.siked.build_round`:
-method, student, round, alpha). A missing accuracy is not drawn (never plotted as 0).
+dataset, accuracy, n, strategy_share, seed) and the SIKeD mix statistics
+(`stages.siked.build_round`: method, student, round, alpha). Seed replicates of a method are
+averaged (accuracy, alpha) or pooled (shares). A missing accuracy is not drawn (never 0).
 """
 
 from __future__ import annotations
@@ -49,12 +50,17 @@ def _save(fig, out) -> Path:
     return out
 
 
-def _runs(metrics: Sequence[dict]) -> dict[tuple[str, str], dict[int, dict[str, dict]]]:
-    """(method, student) -> round -> dataset -> metrics."""
-    runs: dict = defaultdict(lambda: defaultdict(dict))
+def _runs(metrics: Sequence[dict]) -> dict[tuple[str, str], dict[int, dict[str, list[dict]]]]:
+    """(method, student) -> round -> dataset -> the metrics of its seed replicates."""
+    runs: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for m in metrics:
-        runs[(m["method"], m["student"])][int(m["round"])][m["dataset"]] = m
+        runs[(m["method"], m["student"])][int(m["round"])][m["dataset"]].append(m)
     return runs
+
+
+def _mean_accuracy(replicates: Sequence[dict]) -> float | None:
+    accs = [m.get("accuracy") for m in replicates]
+    return sum(accs) / len(accs) if accs and None not in accs else None
 
 
 def plot_accuracy(metrics: Sequence[dict], out) -> Path:
@@ -70,7 +76,7 @@ def plot_accuracy(metrics: Sequence[dict], out) -> Path:
         for (method, student), by_round in sorted(runs.items()):
             xs, ys = [], []
             for r in sorted(by_round):
-                accs = [by_round[r].get(d, {}).get("accuracy") for d in
+                accs = [_mean_accuracy(by_round[r].get(d, [])) for d in
                         (datasets if panel == "mean" else [panel])]
                 if accs and all(a is not None for a in accs):
                     xs.append(r)
@@ -92,11 +98,11 @@ def plot_accuracy(metrics: Sequence[dict], out) -> Path:
     return _save(fig, out)
 
 
-def pooled_share(by_dataset: dict[str, dict]) -> dict[str, float]:
-    """Strategy share over several data sets' metrics, weighted by their n."""
+def pooled_share(metrics: Sequence[dict]) -> dict[str, float]:
+    """Strategy share over several metrics (data sets, seeds), weighted by their n."""
     counts: dict[str, float] = defaultdict(float)
     total = 0
-    for m in by_dataset.values():
+    for m in metrics:
         n = m.get("n") or 0
         total += n
         for s, share in (m.get("strategy_share") or {}).items():
@@ -110,8 +116,10 @@ def plot_strategy_share(metrics: Sequence[dict], out, methods: Sequence[str] | N
     plt = _plt()
     runs = {k: v for k, v in sorted(_runs(metrics).items())
             if methods is None or k[0] in methods}
-    alphas = {(s["method"], s["student"], int(s["round"])): s.get("alpha") for s in mix_stats
-              if "method" in s and "student" in s}
+    alphas: dict = defaultdict(list)  # (method, student, round) -> alpha per seed
+    for st in mix_stats:
+        if "method" in st and "student" in st and st.get("alpha") is not None:
+            alphas[(st["method"], st["student"], int(st["round"]))].append(st["alpha"])
     cols = max(1, min(3, len(runs)))
     rows = max(1, -(-len(runs) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
@@ -121,7 +129,7 @@ def plot_strategy_share(metrics: Sequence[dict], out, methods: Sequence[str] | N
     colors = {s: f"C{i}" for i, s in enumerate(STRATEGY_ORDER)}
     for ax, ((method, student), by_round) in zip(axes.flat, runs.items()):
         rounds = sorted(by_round)
-        shares = {r: pooled_share(by_round[r]) for r in rounds}
+        shares = {r: pooled_share([m for ms in by_round[r].values() for m in ms]) for r in rounds}
         names = sorted({s for sh in shares.values() for s in sh},
                        key=lambda s: (STRATEGY_ORDER.index(s) if s in STRATEGY_ORDER else 99, s))
         bottom = [0.0] * len(rounds)
@@ -131,8 +139,8 @@ def plot_strategy_share(metrics: Sequence[dict], out, methods: Sequence[str] | N
             bottom = [b + v for b, v in zip(bottom, vals)]
         for r in rounds:
             a = alphas.get((method, student, r))
-            if a is not None:
-                ax.text(r, 102, f"α={a:.2f}", ha="center", fontsize=8)
+            if a:  # the mean over seeds
+                ax.text(r, 102, f"α={sum(a) / len(a):.2f}", ha="center", fontsize=8)
         ax.set_title(f"{method}/{student}", fontsize=10)
         ax.set_xlabel("round")
         ax.set_ylabel("share of answers (%)")

@@ -8,5 +8,4 @@ with log_to(snakemake.log[0]):
               for k, v in snakemake.input.items() if k != "src"}
     build_round(snakemake.params.method, int(snakemake.wildcards.round), inputs,
                 snakemake.output.examples, snakemake.output.stats, seed=snakemake.params.seed,
-                meta={"method": snakemake.wildcards.method,
-                      "student": snakemake.wildcards.student})
+                meta=snakemake.params.meta)

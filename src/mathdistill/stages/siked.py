@@ -18,18 +18,24 @@ settings for the rest), the strategy tag forced as the output prefix
 (`students.generate(prefixes=...)`), graded with `filtering.score_rationales`; every
 scored sample is written (the filter runs in `build_round`, so its statistics are logged).
 `questions` (option) limits self-generation to a seeded sample of train questions.
+
+Round 0 of SIKeD is the Combined baseline; `reuse_checkpoint` / `reuse_file` copy a Combined
+run's round-0 checkpoint (hard links where possible) and predictions instead of repeating them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import shutil
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from mathdistill.io import read_records, write_json, write_jsonl
+from mathdistill.io import read_json, read_records, write_json, write_jsonl
 from mathdistill.records import Problem, Rationale
 
-__all__ = ["build_round", "sample_stats", "self_generate"]
+__all__ = ["build_round", "reuse_checkpoint", "reuse_file", "sample_stats", "self_generate"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,3 +113,32 @@ def build_round(cfg: Mapping, round: int, inputs: Mapping[str, Sequence[str]], o
     write_json(stats_out, stats)
     logger.info("siked round %d: %d examples, alpha %s", round, len(examples), stats["alpha"])
     return stats
+
+
+def _link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(src, dst)
+
+
+def reuse_checkpoint(checkpoint, log_json, out_dir, log_out, *, meta: Mapping) -> dict:
+    """Copy a checkpoint dir (hard links) and its train log, the log's meta replaced."""
+    from mathdistill.students.fsutil import atomic_dir
+
+    with atomic_dir(out_dir) as tmp:
+        tmp.rmdir()
+        shutil.copytree(checkpoint, tmp, copy_function=_link_or_copy)
+    log = {**read_json(log_json), **dict(meta)}
+    write_json(log_out, log)
+    logger.info("reused %s as %s", checkpoint, out_dir)
+    return log
+
+
+def reuse_file(src, out) -> Path:
+    """Copy a file (predictions) atomically."""
+    from mathdistill.io import atomic_open
+
+    with open(src, "rb") as f, atomic_open(out, "wb") as g:
+        shutil.copyfileobj(f, g)
+    return Path(out)
