@@ -32,10 +32,13 @@ include: "rules/teacher.smk"
 include: "rules/students.smk"
 include: "rules/methods.smk"
 include: "rules/siked.smk"
+include: "rules/fdd.smk"
+include: "rules/tailored.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/paper.smk"
 
 
 rule all:
@@ -43,6 +46,7 @@ rule all:
     input:
         rules.tables.output,
         rules.plots.output,
+        rules.paper_tables.output,
 
 
 onsuccess:

@@ -1,0 +1,12 @@
+"""Rule fdd_generate: FDD round r's easy/hard split, new questions, dedup and labels."""
+# ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
+from mathdistill.stages import log_to
+from mathdistill.stages.fdd import generate
+
+with log_to(snakemake.log[0]):
+    w, out = snakemake.wildcards, snakemake.output
+    generate(snakemake.input.pool, snakemake.input.exam, list(snakemake.input.previous),
+             out.generated, out.programs, out.stats, teacher=snakemake.params.teacher,
+             teacher_options=snakemake.params.teacher_options, options=snakemake.params.options,
+             round=int(w.round), strategy=snakemake.params.strategy, seed=snakemake.params.seed,
+             meta=snakemake.params.meta)

@@ -1,0 +1,9 @@
+"""Rule tailored_feedback: the teacher's rationale for each of the student's mistakes."""
+# ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
+from mathdistill.stages import log_to
+from mathdistill.stages.tailored import feedback
+
+with log_to(snakemake.log[0]):
+    p = snakemake.params
+    feedback(snakemake.input.train, snakemake.input.mistakes, snakemake.output[0],
+             teacher=p.teacher, teacher_options=p.teacher_options, options=p.options)
