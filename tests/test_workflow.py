@@ -74,7 +74,8 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     counts = {"prepare_data": 1 + len(evals), "build_student": tiny,
               "teacher_generate": len(strategies), "filter_rationales": len(strategies),
               "build_round": runs, "train": runs, "predict": runs * len(evals),
-              "evaluate": runs * len(evals), "tables": 1, "plots": 1, "all": 1}
+              "evaluate": runs * len(evals), "tables": 1, "plots": 1,
+              "paper_tables": 1, "all": 1}
     return {**counts, "total": sum(counts.values())}
 
 

@@ -1,0 +1,41 @@
+# Stage 9: the reproduced numbers next to the papers' (config/paper_results.yaml), one
+# Markdown / CSV / LaTeX file per paper: results/tables/paper_<id>.{md,csv,tex}.
+import yaml
+
+PAPER_RESULTS = _rel(Path(workflow.basedir) / "config" / "paper_results.yaml")
+with open(PAPER_RESULTS, encoding="utf-8") as _f:
+    PAPERS = list(yaml.safe_load(_f)["papers"])
+
+
+def paper_keys(kind):
+    """{config name: paper_results.yaml key} for students or methods with a `paper_key`."""
+    return {name: cfg["paper_key"] for name, cfg in config[kind].items() if cfg.get("paper_key")}
+
+
+def paper_train_dataset():
+    """ETD Table 1 (teacher data) compares only when the teacher annotated GSM8K train."""
+    spec = config["train_set"]
+    return "gsm8k" if (spec["dataset"], spec["split"]) == ("gsm8k", "train") else None
+
+
+rule paper_tables:
+    input:
+        metrics=all_metrics(),
+        filter_stats=all_filter_stats(),
+        reported=PAPER_RESULTS,
+        src=lib(*BASE_LIB, "stages/__init__", "stages/paper", "paper_tables", "stats"),
+    output:
+        expand(f"{R}/tables/paper_{{paper}}.{{ext}}", paper=PAPERS, ext=("md", "csv", "tex")),
+    params:
+        outdir=lambda w, output: os.path.dirname(output[0]),
+        student_map=canon(paper_keys("students")),
+        method_map=canon(paper_keys("methods")),
+        settings={"teacher_n": config["teacher"].get("n", 1)},
+        train_dataset=paper_train_dataset(),
+    log:
+        f"{R}/logs/paper_tables.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    script:
+        "../workflow/scripts/paper_tables.py"

@@ -1,0 +1,10 @@
+"""Rule paper_tables: reproduced vs reported numbers per paper (Markdown, CSV, LaTeX)."""
+# ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
+from mathdistill.stages import log_to
+from mathdistill.stages.paper import paper_tables
+
+with log_to(snakemake.log[0]):
+    p = snakemake.params
+    paper_tables(snakemake.input.metrics, snakemake.input.filter_stats, p.outdir,
+                 reported=snakemake.input.reported, student_map=p.student_map,
+                 method_map=p.method_map, settings=p.settings, train_dataset=p.train_dataset)
