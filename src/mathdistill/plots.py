@@ -72,6 +72,7 @@ def plot_accuracy(metrics: Sequence[dict], out) -> Path:
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     runs = _runs(metrics)
+    top = 0.0
     for ax, panel in zip(axes.flat, panels):
         for (method, student), by_round in sorted(runs.items()):
             xs, ys = [], []
@@ -83,11 +84,14 @@ def plot_accuracy(metrics: Sequence[dict], out) -> Path:
                     ys.append(100.0 * sum(accs) / len(accs))
             label = method if len({s for _, s in runs}) == 1 else f"{method}/{student}"
             ax.plot(xs, ys, marker="o", label=label)
+            top = max([top, *ys])
         ax.set_title(panel)
         ax.set_xlabel("round")
         ax.set_ylabel("accuracy (%)")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[:len(panels)]:
+        ax.set_ylim(0, max(5.0, 1.1 * top))  # one scale; 0 % is the bottom, not the middle
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
