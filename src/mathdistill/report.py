@@ -148,6 +148,8 @@ def strategy_table(metrics: Sequence[dict]) -> pd.DataFrame:
         cols += [f"{g}_{s}" for s in sorted(groups[g], key=lambda s: (order.get(s, 9), s))]
     cols += list(groups["hops"])
     df = pd.DataFrame(rows, columns=cols)
+    for hop in groups["hops"]:  # counts stay integers (a missing count is None, not NaN)
+        df[hop] = pd.Series([None if pd.isna(v) else int(v) for v in df[hop]], dtype=object)
     return df.sort_values(KEYS + ["seed", "dataset"], kind="stable").reset_index(drop=True)
 
 
