@@ -48,8 +48,34 @@ def fdd_pool_inputs(w):
             "generated": f"{prev}/generated.jsonl"}
 
 
-def fdd_options(w):
-    return canon(METHODS[w.method].get("options") or {})
+# the options each rule reads (its params): changing one reruns only the rules that use it
+FDD_KEYS = {"pool": ["pool_limit"], "exam": ["exam"],
+            "generate": ["k", "min_agree", "rouge_threshold", "dedup_within_round"]}
+
+
+def fdd_options(step):
+    def get(w):
+        opts = METHODS[w.method].get("options") or {}
+        return canon({k: opts[k] for k in FDD_KEYS[step] if k in opts})
+
+    return get
+
+
+def fdd_check(m):
+    """Fail fast on a bad FDD config: one strategy, known options, init base|previous."""
+    fdd_strategy(m)
+    opts = METHODS[m].get("options") or {}
+    allowed = {k for keys in FDD_KEYS.values() for k in keys} | {"init"}
+    unknown = sorted(set(opts) - allowed)
+    if unknown:
+        raise ValueError(f"config: methods.{METHOD_BASE[m]}.options: unknown {unknown} "
+                         f"(FDD options: {', '.join(sorted(allowed))})")
+    if opts.get("init", "base") not in ("base", "previous"):
+        raise ValueError(f"config: methods.{METHOD_BASE[m]}.options.init: base or previous")
+
+
+for _m in FDD:
+    fdd_check(_m)
 
 
 rule fdd_pool:
@@ -61,7 +87,7 @@ rule fdd_pool:
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
     params:
-        limit=lambda w: (METHODS[w.method].get("options") or {}).get("pool_limit"),
+        limit=lambda w: fdd_options("pool")(w).get("pool_limit"),
         seed=lambda w: config["seed"] + int(w.round),
     log:
         f"{R}/logs/fdd_pool/{{method}}/{{student}}/round{{round}}.log",
@@ -90,7 +116,7 @@ rule fdd_exam:
         # the exam is greedy, one sample [D]; options.exam overrides decoding fields
         generation=lambda w: canon(_merge(student_generation(w.method, w.student),
                                           {"do_sample": False, "num_samples": 1,
-                                           **fdd_options(w).get("exam", {})})),
+                                           **fdd_options("exam")(w).get("exam", {})})),
     log:
         f"{R}/logs/fdd_exam/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
@@ -121,7 +147,7 @@ rule fdd_generate:
         stats=f"{R}/{{method}}/{{student}}/round{{round}}/fdd_stats.json",
     params:
         strategy=lambda w: fdd_strategy(w.method),
-        options=fdd_options,
+        options=fdd_options("generate"),
         teacher=TEACHER,
         teacher_options=canon(config["teacher"].get("options", {})),
         seed=config["seed"],

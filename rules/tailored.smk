@@ -14,8 +14,36 @@ def tl_strategy(m):
     return strategies[0]
 
 
-def tl_options(w):
-    return canon(METHODS[w.method].get("options") or {})
+# the options each rule reads (its params): changing one reruns only the rules that use it
+TL_KEYS = {"exam": ["exam_limit", "exam"], "feedback": ["feedback_per_question"],
+           "round": ["max_pos", "max_neg", "accumulate", "positives_from_exam",
+                     "positive_strategies"],
+           "train": ["margin", "lambda", "max_sr_len", "prompt_loss_weight"]}
+
+
+def tl_options(step):
+    def get(w):
+        opts = METHODS[w.method].get("options") or {}
+        return canon({k: opts[k] for k in TL_KEYS[step] if k in opts})
+
+    return get
+
+
+def tl_check(m):
+    """Fail fast on a bad Tailored config: one strategy, known options, init base|previous."""
+    tl_strategy(m)
+    opts = METHODS[m].get("options") or {}
+    allowed = {k for keys in TL_KEYS.values() for k in keys} | {"init"}
+    unknown = sorted(set(opts) - allowed)
+    if unknown:
+        raise ValueError(f"config: methods.{METHOD_BASE[m]}.options: unknown {unknown} "
+                         f"(Tailored Learning options: {', '.join(sorted(allowed))})")
+    if opts.get("init", "previous") not in ("base", "previous"):
+        raise ValueError(f"config: methods.{METHOD_BASE[m]}.options.init: base or previous")
+
+
+for _m in TAILORED:
+    tl_check(_m)
 
 
 def tl_dir(w, r):
@@ -68,7 +96,7 @@ rule tailored_exam:
         model=lambda w: STUDENTS[w.student]["model"],
         strategy=lambda w: tl_strategy(w.method),
         generation=lambda w: student_generation(w.method, w.student),
-        options=tl_options,
+        options=tl_options("exam"),
         seed=config["seed"],
     log:
         f"{R}/logs/tailored_exam/{{method}}/{{student}}/round{{round}}.log",
@@ -98,7 +126,7 @@ rule tailored_feedback:
     params:
         teacher=TEACHER,
         teacher_options=canon(config["teacher"].get("options", {})),
-        options=tl_options,
+        options=tl_options("feedback"),
     log:
         f"{R}/logs/tailored_feedback/{{method}}/{{student}}/round{{round}}.log",
     conda:
@@ -123,7 +151,7 @@ rule tailored_round:
         stats=f"{R}/{{method}}/{{student}}/round{{round}}/tailored_stats.json",
     params:
         strategy=lambda w: tl_strategy(w.method),
-        options=tl_options,
+        options=tl_options("round"),
         seed=config["seed"],
         meta=lambda w: {**run_meta(w.method), "student": w.student},
     log:
@@ -150,7 +178,7 @@ rule tailored_train:
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
         cfg=lambda w: student_train(w.method, w.student),
-        options=tl_options,
+        options=tl_options("train"),
         meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round)},
     log:
         f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",

@@ -1,9 +1,8 @@
 """Rule fdd_round: FDD round r's training examples, D_r = D_0 ∪ G_1 ∪ ... ∪ G_r."""
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
-from mathdistill.stages.fdd import build_examples, parse_options
+from mathdistill.stages.fdd import build_examples
 
 with log_to(snakemake.log[0]):
-    parse_options(snakemake.config["methods"][snakemake.wildcards.method].get("options"))
     build_examples(list(snakemake.input.rationales), snakemake.output[0],
                    strategy=snakemake.params.strategy, seed=snakemake.params.seed)

@@ -153,7 +153,7 @@ def generate(pool_file, exam_file, previous_files: Sequence, out_generated, out_
              "programs": len(programs), "labels": label_stats, "generated": len(problems),
              "rationales_added": len(g_r), "previous_rationales": len(previous),
              "options": {key: opts[key] for key in ("k", "min_agree", "rouge_threshold",
-                                                    "dedup_within_round", "pool_limit")},
+                                                    "dedup_within_round")},
              "dedup_examples": dropped[:5]}
     write_json(out_stats, stats)
     logger.info("fdd round %d: pool %d (easy %d, hard %d), %d candidates, %d deduped, "

@@ -198,8 +198,7 @@ def build_examples(round: int, out, stats_out, *, teacher_files: Sequence = (),
                       "mean_positives": _mean(len(ex["positives"]) for ex in examples),
                       "mean_negatives": _mean(len(ex["negatives"]) for ex in examples)},
              "options": {k: opts[k] for k in ("max_pos", "max_neg", "accumulate",
-                                              "positives_from_exam", "positive_strategies",
-                                              "exam_limit", "feedback_per_question")}}
+                                              "positives_from_exam", "positive_strategies")}}
     write_json(stats_out, stats)
     logger.info("tailored round %d: %d examples, %d with a triplet", round, len(examples),
                 len(usable))

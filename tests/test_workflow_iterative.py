@@ -1,0 +1,229 @@
+"""FDD and Tailored Learning in the workflow: dry-run DAG (their rules, round r-1 -> round r
+dependencies, no generic build_round/train jobs for them), config checks, the stages'
+option parsing, and (slow) a tiny end-to-end run checking every round's files and
+statistics, the tables, and which jobs an option change reruns.
+
+Runs in a temporary work copy (test_workflow.work_copy) with tests/configs/iterative.yaml.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+from test_workflow import REPO, job_counts, snakemake, work_copy
+
+from mathdistill.io import read_json, read_jsonl
+from mathdistill.stages import fdd as fdd_stage
+from mathdistill.stages import tailored as tl_stage
+
+CONFIG = REPO / "tests" / "configs" / "iterative.yaml"
+
+
+def _config(tmp_path, change=None) -> Path:
+    cfg = yaml.safe_load(CONFIG.read_text())
+    if change:
+        change(cfg)
+    path = tmp_path / "iterative.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def jobs(out: str) -> list[dict]:
+    """The jobs of a dry run: [{"rule", "input": [...], "output": [...]}, ...]."""
+    found = []
+    for line in out.splitlines():
+        if line.startswith("rule ") and line.endswith(":"):
+            found.append({"rule": line[5:-1], "input": [], "output": []})
+        elif found and line.strip().startswith(("input:", "output:")):
+            key, _, files = line.strip().partition(": ")
+            found[-1][key] = [f.strip() for f in files.split(",")]
+    return found
+
+
+def job(all_jobs, rule: str, output: str) -> dict:
+    hits = [j for j in all_jobs if j["rule"] == rule and output in j["output"]]
+    assert len(hits) == 1, f"{rule} -> {output}: {len(hits)} jobs"
+    return hits[0]
+
+
+def dry_run(tmp_path, data_dir, config: Path, *args: str) -> str:
+    work = work_copy(tmp_path / "wf", config)
+    return snakemake(work, "-n", "--cores", "2", *args, data_dir=data_dir).stdout
+
+
+# ------------------------------------------------------------------ fast tests
+def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
+    out = dry_run(tmp_path, data_dir, CONFIG)
+    counts = job_counts(out)
+    # 2 rounds each; FDD trains with rule train, Tailored with tailored_train (ruleorder)
+    assert {k: counts.get(k, 0) for k in (
+        "fdd_pool", "fdd_exam", "fdd_generate", "fdd_round", "train", "build_round",
+        "tailored_exam", "tailored_feedback", "tailored_round", "tailored_train", "predict",
+        "evaluate")} == {
+        "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_round": 2, "train": 2,
+        "build_round": 0, "tailored_exam": 2, "tailored_feedback": 1, "tailored_round": 2,
+        "tailored_train": 2, "predict": 4, "evaluate": 4}
+    js = jobs(out)
+    fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
+    # FDD round 1: the exam is the round-0 student's; S_1 retrains from the base model
+    assert f"{fdd}/round0/checkpoint" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
+    assert f"{fdd}/round1/pool.jsonl" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
+    train1 = job(js, "train", f"{fdd}/round1/checkpoint")["input"]
+    assert "results/students/tiny-t5/base" in train1 and f"{fdd}/round0/checkpoint" not in train1
+    pot = "results/teacher/annotated/pot/filtered.jsonl"
+    assert {pot, f"{fdd}/round1/programs.jsonl"} <= set(
+        job(js, "fdd_round", f"{fdd}/round1/mixed.jsonl")["input"])
+    assert f"{fdd}/round1/programs.jsonl" not in job(
+        js, "fdd_round", f"{fdd}/round0/mixed.jsonl")["input"]
+    gen = job(js, "fdd_generate", f"{fdd}/round1/programs.jsonl")
+    assert {f"{fdd}/round1/generated.jsonl", f"{fdd}/round1/fdd_stats.json"} <= set(gen["output"])
+    assert pot in gen["input"]  # dedup against D_0
+    # Tailored: round 0's exam by the base, round 1's by S_0, which round 1 continues from
+    assert "results/students/tiny-t5/base" in job(
+        js, "tailored_exam", f"{tl}/round0/exam.jsonl")["input"]
+    assert f"{tl}/round0/checkpoint" in job(js, "tailored_exam", f"{tl}/round1/exam.jsonl")["input"]
+    assert f"{tl}/round0/checkpoint" in job(js, "tailored_train", f"{tl}/round1/checkpoint")["input"]
+    assert f"{tl}/round0/checkpoint" not in job(
+        js, "tailored_train", f"{tl}/round0/checkpoint")["input"]
+    r1 = set(job(js, "tailored_round", f"{tl}/round1/mixed.jsonl")["input"])
+    assert {f"{tl}/round1/feedback.jsonl", f"{tl}/round1/mistakes.json",
+            f"{tl}/round1/exam.jsonl", "results/teacher/annotated/l2m/filtered.jsonl"} <= r1
+    assert "results/teacher/annotated/cot/filtered.jsonl" not in r1  # new data only
+    assert "results/teacher/annotated/cot/filtered.jsonl" in job(
+        js, "tailored_round", f"{tl}/round0/mixed.jsonl")["input"]
+
+
+def test_dry_run_options_init_and_accumulate(tmp_path, data_dir):
+    def change(cfg):
+        cfg["methods"]["fdd"]["options"]["init"] = "previous"
+        cfg["methods"]["fdd"]["rounds"] = 3
+        cfg["methods"]["tailored"]["options"].update(init="base", accumulate=True)
+        cfg["methods"]["tailored"]["rounds"] = 3
+
+    js = jobs(dry_run(tmp_path, data_dir, _config(tmp_path, change)))
+    fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
+    assert f"{fdd}/round1/checkpoint" in job(js, "train", f"{fdd}/round2/checkpoint")["input"]
+    pool2 = set(job(js, "fdd_pool", f"{fdd}/round2/pool.jsonl")["input"])
+    assert {f"{fdd}/round1/{f}" for f in ("pool.jsonl", "exam.jsonl", "generated.jsonl")} <= pool2
+    assert {f"{fdd}/round{r}/programs.jsonl" for r in (1, 2)} <= set(
+        job(js, "fdd_round", f"{fdd}/round2/mixed.jsonl")["input"])
+    assert f"{tl}/round1/checkpoint" not in job(
+        js, "tailored_train", f"{tl}/round2/checkpoint")["input"]
+    assert {f"{tl}/round1/feedback.jsonl", f"{tl}/round2/feedback.jsonl",
+            "results/teacher/annotated/cot/filtered.jsonl"} <= set(
+        job(js, "tailored_round", f"{tl}/round2/mixed.jsonl")["input"])
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["methods"]["fdd"]["options"].update(pool_limt=3), "unknown ['pool_limt']"),
+    (lambda c: c["methods"]["tailored"]["options"].update(rounds=3), "unknown ['rounds']"),
+    (lambda c: c["methods"]["fdd"].update(strategies=["pot", "cot"]), "learns one strategy"),
+    (lambda c: c["methods"]["tailored"]["options"].update(init="best"), "base or previous"),
+])
+def test_bad_method_config_stops_the_dry_run(tmp_path, data_dir, change, message):
+    work = work_copy(tmp_path / "wf", _config(tmp_path, change))
+    proc = snakemake(work, "-n", data_dir=data_dir, check=False)
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr
+
+
+def test_stage_options():
+    opts = fdd_stage.parse_options({"pool_limit": 5, "k": 2})
+    assert opts["pool_limit"] == 5 and opts["k"] == 2 and opts["rouge_threshold"] == 0.7
+    with pytest.raises(ValueError, match="methods.<name>.rounds"):
+        fdd_stage.parse_options({"rounds": 2})
+    with pytest.raises(ValueError, match="unknown"):
+        tl_stage.parse_options({"lamda": 0.5})
+    opts = tl_stage.parse_options({"exam": {"num_samples": 2}})
+    assert (opts["lambda"], opts["margin"], opts["max_sr_len"]) == (0.5, 1.0, 192)
+    gen = tl_stage.exam_generation({"batch_size": 8, "do_sample": False}, opts, seed=3)
+    assert gen == {"batch_size": 8, "do_sample": True, "num_samples": 2, "temperature": 1.0,
+                   "top_k": 50, "max_new_tokens": 128, "seed": 3}
+
+
+# ------------------------------------------------------------------ slow: a real run
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_tiny_end_to_end_rounds(tmp_path, data_dir):
+    cfg = yaml.safe_load(CONFIG.read_text())
+    work = work_copy(tmp_path / "wf", CONFIG)
+    snakemake(work, "--cores", "2", data_dir=data_dir)
+    res = work / "results"
+    fdd, tl = res / "fdd" / "tiny-t5", res / "tailored" / "tiny-t5"
+    for method, r in [("fdd", 0), ("fdd", 1), ("tailored", 0), ("tailored", 1)]:
+        d = res / method / "tiny-t5" / f"round{r}"
+        assert (d / "checkpoint" / "config.json").is_file() and (d / "mixed.jsonl").is_file()
+        assert (d / "predictions" / "synthetic.jsonl").is_file()
+        assert read_json(d / "metrics" / "synthetic.json")["n"] == 16
+        assert read_json(d / "train_log.json")["round"] == r
+
+    # ---- FDD round 1: pool -> exam -> easy/hard -> generated (labelled) -> D_1
+    pool = read_jsonl(fdd / "round1" / "pool.jsonl")
+    exam = read_jsonl(fdd / "round1" / "exam.jsonl")
+    assert len(pool) == cfg["methods"]["fdd"]["options"]["pool_limit"]
+    assert [e["id"] for e in exam] == [p["id"] for p in pool]
+    stats = read_json(fdd / "round1" / "fdd_stats.json")
+    assert stats["easy"] + stats["hard"] == len(pool) == stats["pool"]
+    assert stats["easy"] == sum(e["correct"] for e in exam)
+    assert stats["candidates"] == stats["deduped"] + stats["after_dedup"] > 0
+    generated = read_jsonl(fdd / "round1" / "generated.jsonl")
+    programs = read_jsonl(fdd / "round1" / "programs.jsonl")
+    assert len(generated) == stats["generated"] == stats["labels"]["accepted"] > 0
+    assert all(isinstance(g["answer"], float) and "/fdd1-" in g["id"] for g in generated)
+    assert {p["id"] for p in programs} == {g["id"] for g in generated}
+    d0 = read_jsonl(res / "teacher" / "annotated" / "pot" / "filtered.jsonl")
+    mixed0, mixed1 = read_jsonl(fdd / "round0" / "mixed.jsonl"), read_jsonl(fdd / "round1" / "mixed.jsonl")
+    assert len(mixed0) == len(d0) and len(mixed1) == len(d0) + len(programs)
+
+    # ---- Tailored: exam (K samples), mistakes, feedback, triplet pools, reflection loss
+    k = cfg["methods"]["tailored"]["options"]["exam"]["num_samples"]
+    n_exam = cfg["methods"]["tailored"]["options"]["exam_limit"]
+    for r in (0, 1):
+        d = tl / f"round{r}"
+        samples = read_jsonl(d / "exam.jsonl")
+        mistakes = read_json(d / "mistakes.json")
+        assert len(samples) == n_exam * k and all(s["source"] == "student" for s in samples)
+        wrong = {s["id"] for s in samples if not s["correct"] and s["text"].strip()}
+        assert set(mistakes) == wrong
+        stats = read_json(d / "tailored_stats.json")
+        assert stats["exam"]["questions_with_mistakes"] == len(mistakes)
+        assert stats["data"]["with_triplet"] > 0
+        examples = read_jsonl(d / "mixed.jsonl")
+        assert all({"positives", "negatives"} <= set(ex) for ex in examples)
+        assert stats["data"]["examples"] == len(examples)
+    feedback = read_jsonl(tl / "round1" / "feedback.jsonl")
+    mistakes1 = read_json(tl / "round1" / "mistakes.json")
+    assert len(feedback) == sum(min(4, len(v)) for v in mistakes1.values())
+    assert {ex["id"] for ex in read_jsonl(tl / "round1" / "mixed.jsonl")} == set(mistakes1)
+    logs = [read_json(tl / f"round{r}" / "train_log.json") for r in (0, 1)]
+    assert logs[0]["resume_from"] is None
+    assert logs[1]["resume_from"].endswith("tailored/tiny-t5/round0/checkpoint")
+    assert all(len(log["sr_losses"]) == len(log["losses"]) > 0 for log in logs)
+    assert any(x > 0 for log in logs for x in log["sr_losses"])
+    assert logs[0]["reflection"] == {"margin": 1.0, "lam": 0.5, "max_sr_len": 192,
+                                     "prompt_loss_weight": 0.0, "seed": 0}
+
+    # ---- tables: one row per method x round; plots
+    with open(res / "tables" / "accuracy.csv", encoding="utf-8") as f:
+        rows = {(row["method"], row["round"]) for row in csv.DictReader(f)}
+    assert {("fdd", "0"), ("fdd", "1"), ("tailored", "0"), ("tailored", "1")} <= rows
+    assert (res / "plots" / "accuracy.png").is_file()
+
+    # ---- reruns: nothing to do; an FDD generation option reruns FDD round 1 only
+    assert "Nothing to be done" in snakemake(work, "-n", data_dir=data_dir).stdout
+    cfg["methods"]["fdd"]["options"]["rouge_threshold"] = 0.9
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake(work, "-n", data_dir=data_dir).stdout
+    rerun = {(j["rule"], o) for j in jobs(out) for o in j["output"]}
+    assert ("fdd_generate", "results/fdd/tiny-t5/round1/programs.jsonl") in rerun
+    assert not [o for _, o in rerun if "tailored" in o or "round0" in o], sorted(rerun)
+    # a Tailored loss option reruns Tailored's training (and what depends on it) only
+    cfg["methods"]["fdd"]["options"].pop("rouge_threshold")
+    cfg["methods"]["tailored"]["options"]["margin"] = 0.5
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake(work, "-n", data_dir=data_dir).stdout
+    counts = job_counts(out)
+    assert counts["tailored_train"] == 2 and "fdd_generate" not in counts
+    assert counts["tailored_exam"] == 1  # round 1's: S_0 changes; round 0's exam does not
