@@ -4,78 +4,7 @@
 #   questions, ROUGE-L dedup, k programs + majority label: generated.jsonl, programs.jsonl =
 #   G_r, fdd_stats.json) -> fdd_round (D_r = D_0 ∪ G_1..G_r: mixed.jsonl) -> rule train
 #   (from the base model: spec default; `options.init: previous` continues from S_{r-1}).
-FDD = methods_of("fdd")
-
-
-def fdd_strategy(m):
-    strategies = METHODS[m]["strategies"]
-    if len(strategies) != 1:
-        raise ValueError(f"config: methods.{m} (fdd) learns one strategy, got {strategies}")
-    return strategies[0]
-
-
-def fdd_dir(w, r):
-    return f"{R}/{w.method}/{w.student}/round{r}"
-
-
-def fdd_d0(w):
-    return f"{R}/teacher/{TEACHER}/{fdd_strategy(w.method)}/filtered.jsonl"
-
-
-def fdd_rationales(w, upto):
-    """D_upto's files: D_0, then G_1 .. G_upto (programs.jsonl of those rounds)."""
-    return [fdd_d0(w)] + [f"{fdd_dir(w, r)}/programs.jsonl" for r in range(1, upto + 1)]
-
-
-def fdd_round_inputs(w):
-    """build inputs of round r (get_round_inputs): D_r = D_0 ∪ G_1 .. G_r."""
-    return {"rationales": fdd_rationales(w, int(w.round))}
-
-
-def fdd_need_round(w):
-    r = int(w.round)
-    if r < 1:
-        raise ValueError(f"method {w.method}: FDD's exam/generation run in rounds >= 1, not {r}")
-    return r
-
-
-def fdd_pool_inputs(w):
-    r = fdd_need_round(w)
-    if r == 1:  # P_1: the questions of D_0
-        return {"train": f"{R}/data/train.jsonl", "d0": fdd_d0(w)}
-    prev = fdd_dir(w, r - 1)  # P_r = hard(P_{r-1}) ∪ the questions generated in round r-1
-    return {"pool": f"{prev}/pool.jsonl", "exam": f"{prev}/exam.jsonl",
-            "generated": f"{prev}/generated.jsonl"}
-
-
-# the options each rule reads (its params): changing one reruns only the rules that use it
-FDD_KEYS = {"pool": ["pool_limit"], "exam": ["exam"],
-            "generate": ["k", "min_agree", "rouge_threshold", "dedup_within_round"]}
-
-
-def fdd_options(step):
-    def get(w):
-        opts = METHODS[w.method].get("options") or {}
-        return canon({k: opts[k] for k in FDD_KEYS[step] if k in opts})
-
-    return get
-
-
-def fdd_check(m):
-    """Fail fast on a bad FDD config: one strategy, known options, init base|previous."""
-    fdd_strategy(m)
-    opts = METHODS[m].get("options") or {}
-    allowed = {k for keys in FDD_KEYS.values() for k in keys} | {"init"}
-    unknown = sorted(set(opts) - allowed)
-    if unknown:
-        raise ValueError(f"config: methods.{METHOD_BASE[m]}.options: unknown {unknown} "
-                         f"(FDD options: {', '.join(sorted(allowed))})")
-    if opts.get("init", "base") not in ("base", "previous"):
-        raise ValueError(f"config: methods.{METHOD_BASE[m]}.options.init: base or previous")
-
-
-for _m in FDD:
-    fdd_check(_m)
+# Input functions and option subsets: rules/iterative.smk.
 
 
 rule fdd_pool:
