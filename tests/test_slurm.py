@@ -48,7 +48,7 @@ def _node() -> dict | None:
     if not shutil.which("sinfo"):
         return None
     proc = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %t %c %m %G"],
-                          capture_output=True, text=True, timeout=30)
+                          check=False, capture_output=True, text=True, timeout=30)
     for line in proc.stdout.splitlines():
         name, state, cpus, mem, gres = line.split(maxsplit=4)
         if state in ("idle", "mix", "alloc"):
@@ -59,8 +59,8 @@ def _node() -> dict | None:
 
 
 def _script(name: str, timeout: int) -> None:
-    proc = subprocess.run(["bash", str(SCRIPTS / name)], capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(["bash", str(SCRIPTS / name)], check=False, capture_output=True,
+                          text=True, timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f"{name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
@@ -145,7 +145,7 @@ def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--profile", str(profile),
          "--configfile", str(override)],
-        cwd=work, env=env, capture_output=True, text=True, timeout=1500)
+        check=False, cwd=work, env=env, capture_output=True, text=True, timeout=1500)
     seconds = time.perf_counter() - t0
     out = proc.stdout + proc.stderr
     if proc.returncode != 0:
@@ -160,9 +160,9 @@ def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
 def test_every_job_ran_as_a_slurm_job(slurm_run):
     work, out = slurm_run["dir"], slurm_run["out"]
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", out)
-    stats = re.search(r"^total\s+(\d+)$", out, re.M)
+    stats = re.search(r"^total\s+(\d+)$", out, re.MULTILINE)
     assert stats, "no job stats table in the snakemake output"
-    local = len(re.findall(r"^localrule ", out, re.M))
+    local = len(re.findall(r"^localrule ", out, re.MULTILINE))
     assert len(submitted) == int(stats.group(1)) - local > 0
     assert len(set(submitted)) == len(submitted)
     logs = work / ".snakemake" / "slurm_logs"
@@ -194,5 +194,5 @@ def test_tables_have_finite_numbers(slurm_run):
 
 def test_cluster_is_left_without_jobs(slurm_run, slurm_cluster):
     proc = subprocess.run(["squeue", "-h", "-o", "%i %T", "--states=PENDING,RUNNING"],
-                          capture_output=True, text=True, timeout=30)
+                          check=False, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
