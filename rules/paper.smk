@@ -1,21 +1,5 @@
 # Stage 9: the reproduced numbers next to the papers' (config/paper_results.yaml), one
 # Markdown / CSV / LaTeX file per paper: results/tables/paper_<id>.{md,csv,tex}.
-import yaml
-
-PAPER_RESULTS = _rel(Path(workflow.basedir) / "config" / "paper_results.yaml")
-with open(PAPER_RESULTS, encoding="utf-8") as _f:
-    PAPERS = list(yaml.safe_load(_f)["papers"])
-
-
-def paper_keys(kind):
-    """{config name: paper_results.yaml key} for students or methods with a `paper_key`."""
-    return {name: cfg["paper_key"] for name, cfg in config[kind].items() if cfg.get("paper_key")}
-
-
-def paper_train_dataset():
-    """ETD Table 1 (teacher data) compares only when the teacher annotated GSM8K train."""
-    spec = config["train_set"]
-    return "gsm8k" if (spec["dataset"], spec["split"]) == ("gsm8k", "train") else None
 
 
 rule paper_tables:

@@ -56,7 +56,7 @@ rule siked_reuse_round0:
     log:
         f"{R}/logs/siked_reuse_round0/{{method}}/{{student}}/round{{round}}.log",
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"  # stages.siked imports students.fsutil (torch)
     threads: 1
     script:
         "../workflow/scripts/siked_reuse.py"
@@ -74,7 +74,7 @@ rule siked_reuse_predictions:
     log:
         f"{R}/logs/siked_reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"  # stages.siked imports students.fsutil (torch)
     threads: 1
     script:
         "../workflow/scripts/siked_reuse.py"

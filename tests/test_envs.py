@@ -1,0 +1,341 @@
+"""envs/*.yaml: one pinned conda env per rule family (data, teacher, torch, report).
+
+Conda cannot run here, so the tests check what conda would rely on:
+- every rule that runs code names an env (`conda:`), and each env file exists and parses;
+- every package is pinned exactly (python=X.Y, pip name==version), at the version the
+  tests run with in this checkout's virtualenv;
+- the library code a rule's script runs (its imports, followed through mathdistill
+  modules, function-level imports and the known dynamic imports) needs only packages its
+  env provides (declared or pulled in by a declared package);
+- the Snakefile's mechanism, PYTHONPATH=<workflow>/src with the package NOT installed,
+  imports all of it: a `python -S` subprocess (no site-packages .pth files, so not the
+  editable install) with the third-party packages on sys.path imports every module of each
+  family from a copy of src/.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as md
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+ENVS = REPO / "envs"
+FAMILIES = ("data", "teacher", "torch", "report")
+
+# Imports made by name at run time (importlib, a worker process), followed by hand:
+# unit (module, function or class) -> "module:attr" targets ("pkg.*" = every module).
+DYNAMIC = {
+    ("mathdistill.stages.rounds", "build_round"): ["mathdistill.methods.*:build_round"],
+    # teachers.get_teacher: the backends the teacher env serves; hf / vllm run in the torch
+    # env on a GPU node (docs/cluster.md)
+    ("mathdistill.teachers", "get_teacher"): [
+        "mathdistill.teachers.annotated:AnnotatedTeacher",
+        "mathdistill.teachers.openai_backend:OpenAITeacher"],
+    ("mathdistill.execution.process", "WorkerProcess"): [
+        "mathdistill.execution.worker:main", "mathdistill.execution.equations:solve_system"],
+}
+# Optional at run time: imported only when configured (GenerationConfig.backend="vllm" on a
+# GPU node, where vllm is installed next to the CUDA torch build).
+OPTIONAL = {"vllm"}
+
+
+# ---------------------------------------------------------------- rules and env files
+RULE = re.compile(r"^rule (\w+):\n((?:[ \t]+.*\n|[ \t]*\n)*)", re.MULTILINE)
+
+
+@cache
+def rules() -> dict[str, dict]:
+    """rule -> {"conda": env path | None, "script": path | None, "code": runs code?}."""
+    out = {}
+    for smk in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
+        for m in RULE.finditer(smk.read_text()):
+            body = m.group(2)
+            found = {}
+            for key in ("conda", "script"):
+                hit = re.search(rf'^\s+{key}:\s*\n\s+"([^"]+)"', body, re.MULTILINE)
+                found[key] = (smk.parent / hit.group(1)).resolve() if hit else None
+            found["code"] = bool(re.search(r"^\s+(script|shell|run|notebook|wrapper):",
+                                           body, re.MULTILINE))
+            out[m.group(1)] = found
+    return out
+
+
+def env_spec(family: str) -> dict:
+    return yaml.safe_load((ENVS / f"{family}.yaml").read_text())
+
+
+def pip_pins(family: str) -> dict[str, str]:
+    deps = env_spec(family)["dependencies"]
+    pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
+    pins = {}
+    for line in pip:
+        name, sep, version = line.partition("==")
+        assert sep and version and re.fullmatch(r"[\w.-]+", name), f"{family}: unpinned {line!r}"
+        pins[_norm(name)] = version
+    return pins
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# ---------------------------------------------------------------- import closure
+# A small call graph: from a script's module-level code, follow the functions/classes it
+# uses (by name, through imports and `module.attr`), and for each unit reached the imports
+# it executes (module-level imports of every module imported, function-level imports of
+# the functions reached). A stage module serves several rules (stages.siked: a torch rule
+# and a data rule), so whole-module closures would be far too wide.
+def _module_file(name: str) -> Path | None:
+    base = SRC.joinpath(*name.split("."))
+    for f in (base.with_suffix(".py"), base / "__init__.py"):
+        if f.is_file():
+            return f
+    return None
+
+
+def _expand(name: str) -> list[str]:
+    pkg, _, rest = name.partition(".*")
+    if not _:
+        return [name]
+    return [f"{pkg}.{p.stem}{rest}" for p in sorted(_module_file(pkg).parent.glob("*.py"))
+            if p.stem != "__init__"]
+
+
+@cache
+def _parse(module: str, path: Path | None = None):
+    """(top-level defs, module-level statements, package of the module) of a module."""
+    path = path or _module_file(module)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    defs = {n.name: n for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    top = [n for n in tree.body if defs.get(getattr(n, "name", None)) is not n]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    return defs, top, package
+
+
+def _bindings(nodes, package: str) -> tuple[dict, set, set]:
+    """Imports among `nodes` (walked): local name -> target, modules run, third-party tops.
+    Targets: ("mod", name) | ("attr", module, name) | ("ext", top)."""
+    bind, run, ext = {}, set(), set()
+    for node in (n for root in nodes for n in ast.walk(root)):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                top = a.name.split(".")[0]
+                if top == "mathdistill":
+                    run.add(a.name)
+                    bind[a.asname or top] = ("mod", a.name if a.asname else top)
+                elif top not in sys.stdlib_module_names:
+                    ext.add(top)
+                    bind[a.asname or top] = ("ext", top)
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            if node.level:
+                parts = package.split(".")
+                mod = ".".join([*parts[: len(parts) - node.level + 1],
+                                *([node.module] if node.module else [])])
+            else:
+                mod = node.module
+            top = mod.split(".")[0]
+            if top != "mathdistill":
+                if top not in sys.stdlib_module_names:
+                    ext.add(top)
+                    for a in node.names:
+                        bind[a.asname or a.name] = ("ext", top)
+                continue
+            run.add(mod)
+            for a in node.names:
+                sub = f"{mod}.{a.name}"
+                bind[a.asname or a.name] = ("mod", sub) if _module_file(sub) else ("attr", mod, a.name)
+    return bind, run, ext
+
+
+@cache
+def closure(script: Path) -> tuple[frozenset, frozenset]:
+    """(mathdistill modules imported, third-party top-level packages imported) when the
+    workflow script runs, as far as the call graph above sees."""
+    ext: set[str] = set()
+    modules: set[str] = set()
+    seen: set[tuple] = set()
+    todo: list[tuple] = [("__script__", None)]
+
+    def reach_module(name):
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            todo.append((".".join(parts[:i]), None))
+
+    def resolve(target):
+        if target[0] == "mod":
+            reach_module(target[1])
+        elif target[0] == "attr":
+            reach_module(target[1])
+            todo.append((target[1], target[2]))
+        else:
+            ext.add(target[1])
+
+    while todo:
+        unit = todo.pop()
+        if unit in seen:
+            continue
+        seen.add(unit)
+        module, name = unit
+        if module == "__script__":
+            defs, top, package = _parse("__script__", script)
+        else:
+            if not _module_file(module):
+                continue
+            modules.add(module)
+            defs, top, package = _parse(module)
+        mod_bind, _, _ = _bindings(top, package)
+        if name is None:
+            nodes = top
+        elif name in defs:
+            nodes = [defs[name]]
+        else:  # a name the module imports (a re-export), or a constant
+            if name in mod_bind:
+                resolve(mod_bind[name])
+            continue
+        for dyn in DYNAMIC.get(unit, []):
+            for target in _expand(dyn):
+                mod, _, attr = target.partition(":")
+                reach_module(mod)
+                if attr:
+                    todo.append((mod, attr))
+        local, run, found = _bindings(nodes, package)
+        ext |= found
+        for mod in run:
+            reach_module(mod)
+        bind = {**mod_bind, **local}
+        for node in (n for root in nodes for n in ast.walk(root)):
+            if isinstance(node, ast.Name):
+                if node.id in bind:
+                    resolve(bind[node.id])
+                elif node.id in defs:
+                    todo.append((module, node.id))
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                target = bind.get(node.value.id)
+                if target and target[0] == "mod":
+                    sub = f"{target[1]}.{node.attr}"
+                    resolve(("mod", sub) if _module_file(sub) else ("attr", target[1], node.attr))
+    return frozenset(modules), frozenset(ext)
+
+
+def family_scripts(family: str) -> list[Path]:
+    env = (ENVS / f"{family}.yaml").resolve()
+    return sorted({r["script"] for r in rules().values() if r["conda"] == env and r["script"]})
+
+
+@cache
+def provided(family: str) -> set[str]:
+    """Distributions the env installs: its pins and everything they require (this venv's
+    metadata; environment markers evaluated here, extras off)."""
+    todo, out = set(pip_pins(family)), set()
+    while todo:
+        name = todo.pop()
+        if name in out:
+            continue
+        out.add(name)
+        try:
+            reqs = md.requires(name) or []
+        except md.PackageNotFoundError:
+            continue
+        for r in map(Requirement, reqs):
+            if r.marker is None or r.marker.evaluate({"extra": ""}):
+                todo.add(_norm(r.name))
+    return out
+
+
+# ---------------------------------------------------------------- tests
+def test_every_rule_that_runs_code_has_a_conda_env():
+    found = rules()
+    assert len(found) >= 10 and "train" in found and "all" in found
+    for name, r in found.items():
+        if r["code"]:
+            assert r["conda"] is not None, f"rule {name} has no conda: env"
+            assert r["conda"].parent == ENVS.resolve() and r["conda"].is_file(), name
+    used = {r["conda"].stem for r in found.values() if r["conda"]}
+    assert used == set(FAMILIES)
+    assert {p.stem for p in ENVS.glob("*.yaml")} == set(FAMILIES)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_env_yaml_is_pinned_at_the_tested_versions(family):
+    spec = env_spec(family)
+    assert spec["channels"] == ["conda-forge", "nodefaults"]
+    conda = [d for d in spec["dependencies"] if isinstance(d, str)]
+    for dep in conda:
+        assert re.fullmatch(r"[\w.-]+=[\d.]+", dep), f"{family}: unpinned conda dep {dep!r}"
+    py = next(d for d in conda if d.startswith("python="))
+    assert py == f"python={sys.version_info.major}.{sys.version_info.minor}"
+    for name, version in pip_pins(family).items():
+        installed = md.version(name).split("+")[0]  # torch 2.x.y+cpu is the CPU wheel of 2.x.y
+        assert installed == version, f"envs/{family}.yaml pins {name}=={version}, tests run {installed}"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_env_provides_every_package_its_rules_import(family):
+    dists = md.packages_distributions()
+    have = provided(family)
+    missing = {}
+    for script in family_scripts(family):
+        for top in closure(script)[1] - OPTIONAL:
+            names = {_norm(d) for d in dists.get(top, [top])}
+            if not names & have:
+                missing.setdefault(top, []).append(script.name)
+    assert not missing, f"envs/{family}.yaml lacks packages imported by its rules: {missing}"
+
+
+def test_closure_follows_lazy_and_dynamic_imports():
+    mods, ext = closure(REPO / "workflow" / "scripts" / "train.py")
+    assert "mathdistill.students.training" in mods and "torch" in ext  # function-level import
+    mods, _ = closure(REPO / "workflow" / "scripts" / "build_round.py")
+    assert "mathdistill.methods.fdd" in mods                            # importlib, by type
+    mods, ext = closure(REPO / "workflow" / "scripts" / "teacher_generate.py")
+    assert "mathdistill.teachers.openai_backend" in mods and "openai" in ext
+    assert "mathdistill.teachers.hf_backend" not in mods and "torch" not in ext
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_imports_from_src_via_pythonpath_only(tmp_path, family):
+    """What a conda env without the package sees: PYTHONPATH=<copy>/src (Snakefile),
+    site-packages without .pth files; every module of the family's closure imports, from
+    the copy."""
+    copy = tmp_path / "wf" / "src"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    modules = sorted(set().union(*(closure(s)[0] for s in family_scripts(family))))
+    assert "mathdistill.stages" in modules
+    code = "\n".join([
+        "import importlib, sys",
+        f"sys.path.append({sysconfig.get_paths()['purelib']!r})",
+        f"for m in {modules!r}:",
+        "    importlib.import_module(m)",
+        "import mathdistill",
+        "print(mathdistill.__file__)",
+    ])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(copy)
+    proc = subprocess.run([sys.executable, "-S", "-c", code], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert Path(proc.stdout.strip()).is_relative_to(copy), proc.stdout
+    # and without PYTHONPATH the package is not importable there (the check is not vacuous)
+    env.pop("PYTHONPATH")
+    proc = subprocess.run([sys.executable, "-S", "-c", code], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode != 0 and "No module named 'mathdistill'" in proc.stderr
+
+
+def test_snakefile_puts_src_on_pythonpath():
+    text = (REPO / "Snakefile").read_text()
+    assert 'os.path.join(workflow.basedir, "src")' in text and "PYTHONPATH" in text
