@@ -1,8 +1,7 @@
 # Stage 6: the trained student answers each eval set with the method's eval strategy;
 # answers come from that strategy's executor (extraction / sandboxed program / solver).
 # Multi-strategy methods (etd: PoT -> EoT -> CoT fallback; combined/siked: the student's
-# strategy tag routes the answer) use rule predict_multi.
-MULTI_TYPES = ("etd", "combined", "siked")
+# strategy tag routes the answer) use rule predict_multi (MULTI_TYPES: rules/multi.smk).
 
 
 rule predict:

@@ -28,12 +28,6 @@ rule tables:
         "../workflow/scripts/tables.py"
 
 
-def all_mix_stats():
-    """SIKeD's per-round mix statistics (alpha) of every siked method."""
-    return [f"{R}/{m}/{st}/round{r}/mix_stats.json"
-            for m in methods_of("siked") for st in method_students(m) for r in rounds(m)]
-
-
 # Plots: accuracy per round (every method), strategy share per round (multi-strategy methods).
 rule plots:
     input:
