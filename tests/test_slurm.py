@@ -7,9 +7,9 @@ installs Debian's slurm-wlm and munge when missing) unless one is already up, an
 what it started when the module ends. It skips when the machine cannot host one (not
 root, no SLURM and no apt-get); under CI=true it fails instead.
 
-The run: a work copy of the workflow with a one-method cut of tests/configs/tiny.yaml as
-config/config.yaml, plus `--configfile` with an override the job steps must see; the
-profile is profiles/slurm with only the GPU counts, memory and CPUs fitted to this node.
+The run: in a work copy of the workflow, `--configfile` a one-method cut of
+tests/configs/tiny.yaml plus an override that the job steps must see; the profile is
+profiles/slurm with only the GPU counts, memory and CPUs fitted to this node.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def _test_profile(dest: Path, node: dict) -> Path:
     return dest
 
 
-def _work_copy(dest: Path) -> tuple[Path, dict]:
-    """Workflow + library copy whose config/config.yaml is tiny.yaml with its first method."""
+def _work_copy(dest: Path) -> Path:
+    """A copy of the workflow and the library (the run writes only inside it)."""
     dest.mkdir(parents=True)
     for name in COPY:
         src = REPO / name
@@ -110,11 +110,7 @@ def _work_copy(dest: Path) -> tuple[Path, dict]:
             shutil.copytree(src, dest / name, ignore=IGNORE)
         else:
             shutil.copy2(src, dest / name)
-    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
-    first = next(iter(cfg["methods"]))
-    cfg["methods"] = {first: cfg["methods"][first]}
-    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return dest, cfg
+    return dest
 
 
 def _rows(path: Path) -> list[dict]:
@@ -131,10 +127,17 @@ def _finite(value: str) -> float:
 @pytest.fixture(scope="module")
 def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
     base = tmp_path_factory.mktemp("slurm")
-    work, cfg = _work_copy(base / "wf")
+    work = _work_copy(base / "wf")
     profile = _test_profile(base / "profile", slurm_cluster)
-    # Given with --configfile: reaches the job steps only if the executor passes it on
-    # (a step that missed it would write under results/ and train 2 epochs).
+    # `--configfile tiny.yaml override.yaml` (merged in order; no config/config.yaml): the
+    # job steps see them only if the executor passes them on (a step that loaded the
+    # embedded default instead would write under results/, a step without the override
+    # would train 2 epochs).
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    first = next(iter(cfg["methods"]))
+    cfg["methods"] = {first: cfg["methods"][first]}  # one method keeps the run short
+    tiny = base / "tiny_one_method.yaml"
+    tiny.write_text(yaml.safe_dump(cfg, sort_keys=False))
     override = base / "override.yaml"
     student = next(iter(cfg["students"]))
     override.write_text(yaml.safe_dump({"results_dir": "slurm_results",
@@ -144,8 +147,8 @@ def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--profile", str(profile),
-         "--configfile", str(override)],
-        check=False, cwd=work, env=env, capture_output=True, text=True, timeout=1500)
+         "--configfile", str(tiny), str(override)],
+        check=False, cwd=work, env=env, capture_output=True, text=True, timeout=900)
     seconds = time.perf_counter() - t0
     out = proc.stdout + proc.stderr
     if proc.returncode != 0:
