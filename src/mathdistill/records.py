@@ -20,7 +20,9 @@ class RecordError(ValueError):
     """A record is missing a field or has a field of the wrong type."""
 
 
-def _check(cls, d: dict) -> dict:
+def _check(cls, d: dict, strings: tuple[str, ...] = (), *, answer_optional: bool) -> dict:
+    """The known fields of `d`; RecordError for a missing field, a non-string among
+    `strings`, or an `answer` that is not a number or a label (None if `answer_optional`)."""
     if not isinstance(d, dict):
         raise RecordError(f"{cls.__name__}: expected a JSON object, got {type(d).__name__}")
     names = {f.name for f in fields(cls)}
@@ -28,6 +30,14 @@ def _check(cls, d: dict) -> dict:
     missing = sorted(required - d.keys())
     if missing:
         raise RecordError(f"{cls.__name__}: missing field(s) {', '.join(missing)}")
+    where = f"{cls.__name__} {d.get('id')!r}"
+    for key in strings:
+        if not isinstance(d[key], str):
+            raise RecordError(f"{where}: {key!r} must be a string, got {type(d[key]).__name__}")
+    ans = d.get("answer")
+    if not (ans is None and answer_optional) and (
+            isinstance(ans, bool) or not isinstance(ans, (int, float, str))):
+        raise RecordError(f"{where}: answer must be a number or a label, got {ans!r}")
     return {k: v for k, v in d.items() if k in names}
 
 
@@ -49,12 +59,9 @@ class Problem:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Problem":
-        d = _check(cls, d)
-        ans = d["answer"]
-        if isinstance(ans, int) and not isinstance(ans, bool):
-            d["answer"] = float(ans)
-        elif not isinstance(ans, (float, str)):
-            raise RecordError(f"Problem {d.get('id')!r}: answer must be a number or a label")
+        d = _check(cls, d, ("id", "dataset", "question"), answer_optional=False)
+        if isinstance(d["answer"], int):
+            d["answer"] = float(d["answer"])
         return cls(**d)
 
 
@@ -77,7 +84,7 @@ class Rationale:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Rationale":
-        return cls(**_check(cls, d))
+        return cls(**_check(cls, d, ("id", "question", "strategy", "text"), answer_optional=True))
 
 
 @dataclass
@@ -97,4 +104,4 @@ class Prediction:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Prediction":
-        return cls(**_check(cls, d))
+        return cls(**_check(cls, d, ("id", "dataset", "strategy", "text"), answer_optional=True))
