@@ -145,3 +145,33 @@ def test_prepare_bad_options(tmp_path, capsys):
     _error(capsys, "prepare", "--dataset", "synthetic", "--split", "train", "--out", out,
            "--n", 3, "--min-steps", 0)
     assert not out.exists()
+
+
+def test_filter_bad_rows_name_file_and_line(tmp_path, capsys):
+    good = {"id": "a", "question": "?", "answer": 1, "strategy": "cot", "text": "The answer is 1."}
+    for bad, match in [({**good, "strategy": "tot"}, "strategy 'tot' is not one of"),
+                       ({**good, "answer": True}, "answer must be"),
+                       ({**good, "text": 5}, "'text' must be a string")]:
+        path = tmp_path / "r.jsonl"
+        path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+        err = _error(capsys, "filter", "--in", path, "--out", tmp_path / "o.jsonl")
+        assert f"{path}:2: " in err and match in err, err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_output_errors_name_the_output(tmp_path, capsys):
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(json.dumps({"id": "a", "dataset": "x", "question": "?", "answer": 1,
+                                    "gold": {"steps": [{"var": "a", "expr": "1",
+                                                        "text": "a is 1."}]}}) + "\n")
+    err = _error(capsys, "teach", "--strategy", "cot", "--problems", problems,
+                 "--out", tmp_path)  # a directory
+    assert f"{tmp_path}: Is a directory" in err and ".tmp" not in err
+
+
+def test_help_shows_examples(capsys):
+    rc, out, _ = run(capsys, "--help")
+    assert rc == 0 and "examples:" in out and "mathdistill filter --in" in out
+    for command in ("prepare", "teach", "filter", "solve"):
+        rc, out, _ = run(capsys, command, "--help")
+        assert rc == 0 and f"usage: mathdistill {command}" in out

@@ -25,7 +25,14 @@ import json
 import logging
 import sys
 
-from mathdistill.io import DataError, iter_jsonl, read_records, write_json, write_jsonl
+from mathdistill.io import (
+    DataError,
+    iter_jsonl,
+    iter_records,
+    read_records,
+    write_json,
+    write_jsonl,
+)
 from mathdistill.records import STRATEGIES, Problem, Rationale, RecordError
 
 logger = logging.getLogger("mathdistill.cli")
@@ -155,6 +162,12 @@ def cmd_teach(args) -> int:
     return 0
 
 
+def _check_strategy(strategy, where: str, hint: str = "") -> None:
+    if strategy not in STRATEGIES:
+        raise DataError(f"{where}: strategy {strategy!r} is not one of "
+                        f"{', '.join(STRATEGIES)}{hint}")
+
+
 # ------------------------------------------------------------------ filter
 def _add_filter(sub) -> None:
     p = sub.add_parser("filter", help="keep rationales whose answer equals gold",
@@ -170,7 +183,10 @@ def _add_filter(sub) -> None:
 def cmd_filter(args) -> int:
     from mathdistill.filtering import filter_rationales
 
-    rationales = read_records(args.inp, Rationale)
+    rationales = []
+    for lineno, r in iter_records(args.inp, Rationale):
+        _check_strategy(r.strategy, f"{args.inp}:{lineno}")
+        rationales.append(r)
     kept, stats = filter_rationales(rationales)
     write_jsonl(args.out, kept)
     if args.stats:
@@ -214,9 +230,7 @@ def cmd_solve(args) -> int:
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
             raise DataError(f"{where}: expected an object with a string 'text'")
         strategy = args.strategy or row.get("strategy")
-        if strategy not in STRATEGIES:
-            raise DataError(f"{where}: strategy {strategy!r} is not one of "
-                            f"{', '.join(STRATEGIES)} (pass --strategy)")
+        _check_strategy(strategy, where, hint=" (pass --strategy)")
         answer = row.get("answer")
         if answer is not None and (isinstance(answer, bool)
                                    or not isinstance(answer, (int, float, str))):
@@ -243,7 +257,12 @@ COMMANDS = [_add_prepare, _add_teach, _add_filter, _add_solve]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mathdistill", description=__doc__.split("\n")[0])
+    examples = __doc__.split("\n\n")[1]  # the usage lines of the module docstring
+    parser = argparse.ArgumentParser(
+        prog="mathdistill", description=__doc__.split("\n")[0],
+        epilog=f"examples:\n{examples}\n\nErrors in the input: one line naming file:line on "
+               "stderr, exit code 2. `mathdistill COMMAND --help` lists a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -4,6 +4,7 @@
     write_jsonl("out.jsonl", [{"a": 1}])          # never leaves a half-written file
     rows = read_jsonl("out.jsonl")                 # DataError("out.jsonl:3: ...") on bad input
     problems = read_records("data.jsonl", Problem) # validates each line into a record
+    for lineno, r in iter_records("r.jsonl", Rationale): ...   # with line numbers
 """
 
 from __future__ import annotations
@@ -120,12 +121,16 @@ def read_jsonl(path) -> list[Any]:
     return [obj for _, obj in iter_jsonl(path)]
 
 
-def read_records(path, cls: type[T]) -> list[T]:
-    """Read a JSONL file into records of `cls` (Problem, Rationale, Prediction)."""
-    out = []
+def iter_records(path, cls: type[T]) -> Iterator[tuple[int, T]]:
+    """Yield (line_number, record of `cls`); DataError names file:line of a bad record."""
     for lineno, obj in iter_jsonl(path):
         try:
-            out.append(cls.from_dict(obj))
+            record = cls.from_dict(obj)
         except (TypeError, ValueError) as e:
             raise DataError(f"{path}:{lineno}: {e}") from None
-    return out
+        yield lineno, record
+
+
+def read_records(path, cls: type[T]) -> list[T]:
+    """Read a JSONL file into records of `cls` (Problem, Rationale, Prediction)."""
+    return [record for _, record in iter_records(path, cls)]
