@@ -11,12 +11,16 @@
 `train`'s cfg is the rule's params: the student's model, `finetune` (full | lora), the
 LoRA options and the train options (`students.TrainConfig` fields). The train log JSON is
 the trainer's summary (steps, first/last loss, seconds...) plus `losses` (one per
-logging step) and the meta, for the tables.
+logging step) and the meta, for the tables. Under `accelerate launch` (stages.launch, one
+process per GPU) every rank trains; rank 0 writes the checkpoint and the log, the other
+ranks write to a scratch dir that is removed.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -69,9 +73,14 @@ def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, threads: int |
           meta: Mapping | None = None, resume_from=None) -> dict:
     """Fine-tune `base` (a model dir or hub id) on the round's examples -> `out_dir`;
     `resume_from`: start from this checkpoint instead (on-policy rounds: round r-1's)."""
+    from mathdistill.stages.launch import rank
     from mathdistill.students import TrainConfig
     from mathdistill.students import train as fit
 
+    scratch = None
+    if rank() != 0:  # a non-zero rank of a multi-process launch: its copy is not kept
+        scratch = tempfile.mkdtemp(prefix=f"mathdistill-rank{rank()}-")
+        out_dir, log_out = Path(scratch) / "checkpoint", Path(scratch) / "train_log.json"
     _set_threads(threads)
     options = dict(cfg.get("train") or {})
     if cfg.get("finetune", "full") == "lora":
@@ -84,5 +93,8 @@ def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, threads: int |
     log = {**dict(meta or {}), "examples": len(examples), **summary,
            "final_loss": summary.get("last_loss"), "losses": losses,
            "config": read_json(Path(out_dir) / "train_config.json")["config"]}
-    write_json(log_out, log)
+    if scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
+    else:
+        write_json(log_out, log)
     return log
