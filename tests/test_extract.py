@@ -143,6 +143,9 @@ def test_format_number(x, text):
         (47.9, 48.0, False, False),
         (48.5, 48.0, False, False),
         (109200010.0, 109200000.0, False, False),  # rel_tol alone would accept this
+        (10000.4, 10000.0, False, False),  # an integral gold is compared exactly
+        (47.995, 48.0, False, False),
+        (1000000001.0, 1e9, False, False),
         (100 / 3, 33.3333, True, False),
         (0.30000000000000004, 0.3, True, True),
         (-3.0, 3.0, False, False),

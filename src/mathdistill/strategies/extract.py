@@ -175,13 +175,14 @@ def is_correct(pred: float | str | None, gold: float | str, mode: str = "toleran
     """Whether a predicted answer matches the gold answer.
 
     Numbers (floats, or strings that `normalize_number` parses):
-      - mode="tolerance" (default, used for every method): `math.isclose(pred, gold,
-        rel_tol=1e-4, abs_tol=1e-4)`. The 1e-4 follows the FDD/ETD specs ("pass if
-        |pred - gold| < 1e-4"): PoT/EoT answers are computed floats (0.1*480 =
-        48.00000000000001, 100/3 = 33.333...), so plain equality would mark right
-        programs wrong. On top of that, an *integral* gold must equal the prediction
-        rounded to the nearest integer: rel_tol alone would accept 109,200,010 for a
-        gold of 109,200,000 (spec section 4: "integers compared exactly").
+      - mode="tolerance" (default, used for every method): an *integral* gold is
+        compared exactly up to float noise (spec section 4: "integers compared
+        exactly"): |pred - gold| <= 1e-4 (relative 1e-12 above 1e8), so 10000.4 is
+        not 10000 and 109,200,010 is not 109,200,000. Any other gold: `math.isclose(
+        pred, gold, rel_tol=1e-4, abs_tol=1e-4)`. The 1e-4 follows the FDD/ETD specs
+        ("pass if |pred - gold| < 1e-4"): PoT/EoT answers are computed floats (0.1*480
+        = 48.00000000000001, 100/3 = 33.333...), so plain equality would mark right
+        programs wrong; the relative part accepts 33.3333 for a gold of 33.33333.
       - mode="exact": Tailored Learning's string equality after normalising both
         numbers to canonical text with `format_number` (so 48.0 == "48", 48.5 != 48).
     Labels (a gold string that is not a number, e.g. "yes" or "b"): case-insensitive
@@ -201,9 +202,9 @@ def is_correct(pred: float | str | None, gold: float | str, mode: str = "toleran
         return False
     if mode == "exact":
         return format_number(p) == format_number(g)
-    if not math.isclose(p, g, rel_tol=1e-4, abs_tol=1e-4):
-        return False
-    return not _is_integral(g) or round(p) == g
+    if _is_integral(g):
+        return math.isclose(p, g, rel_tol=1e-12, abs_tol=1e-4)
+    return math.isclose(p, g, rel_tol=1e-4, abs_tol=1e-4)
 
 
 # --- labels (Tailored Learning section 2.6: StrategyQA yes/no, CSQA (a)-(e)) ---
