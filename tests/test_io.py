@@ -55,9 +55,9 @@ def test_write_errors_name_the_output_not_the_temp_file(tmp_path):
         write_jsonl(tmp_path / "adir", [{"a": 1}])
     assert e.value.filename == str(tmp_path / "adir")
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(OSError) as e:  # the parent is a file: cannot create the directory
-        with atomic_open(tmp_path / "afile" / "out.json") as f:
-            f.write("x")
+    # the parent is a file: its directory cannot be created
+    with pytest.raises(OSError) as e, atomic_open(tmp_path / "afile" / "out.json") as f:
+        f.write("x")
     assert e.value.filename == str(tmp_path / "afile" / "out.json")
 
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-from mathdistill import execution
 from mathdistill.execution.result import Result
 from mathdistill.strategies import (
     STRATEGY_NAMES,
@@ -61,16 +60,6 @@ STEPS_FRACTION = [
     {"var": "b", "expr": "a - 12", "value": -5.0, "text": "7 - 12 = -5."},
     {"var": "c", "expr": "(b + 10) / 2 ** 1", "value": 2.5, "text": "(-5 + 10) / 2 = 2.5."},
 ]
-
-needs_pot = pytest.mark.skipif(
-    not hasattr(execution, "run_programs"),
-    reason="mathdistill.execution.run_programs not written yet",
-)
-needs_eot = pytest.mark.skipif(
-    not hasattr(execution, "solve_equations"),
-    reason="mathdistill.execution.solve_equations not written yet",
-)
-
 
 def test_names_and_registry():
     assert STRATEGY_NAMES == ("cot", "pot", "eot", "l2m")
@@ -252,23 +241,15 @@ def test_text_answers_round_trip(name):
     assert s.answer("Final Answer: $1,234") == Result(1234.0)
 
 
-@needs_pot
-def test_pot_answers_execute_rendered_programs():
-    pot = get("pot")
-    texts = [pot.render(STEPS, 66.0), pot.render(STEPS_FRACTION, 2.5), "answer = 1 / 0"]
-    results = pot.answers(texts)
+@pytest.mark.parametrize("name, broken, error", [
+    ("pot", "answer = 1 / 0", "runtime"),
+    ("eot", "x = 1\nx = 2\nans = x", "unsolvable"),
+])
+def test_program_answers_of_rendered_steps(name, broken, error):
+    """PoT runs in the sandbox, EoT is solved in a worker: rendered steps give their answer."""
+    s = get(name)
+    results = s.answers([s.render(STEPS, 66.0), s.render(STEPS_FRACTION, 2.5), broken])
     assert len(results) == 3
     assert results[0].ok and is_correct(results[0].value, 66.0)
     assert results[1].ok and is_correct(results[1].value, 2.5)
-    assert not results[2].ok and results[2].error == "runtime"
-
-
-@needs_eot
-def test_eot_answers_solve_rendered_equations():
-    eot = get("eot")
-    texts = [eot.render(STEPS, 66.0), eot.render(STEPS_FRACTION, 2.5), "x = 1\nx = 2\nans = x"]
-    results = eot.answers(texts)
-    assert len(results) == 3
-    assert results[0].ok and is_correct(results[0].value, 66.0)
-    assert results[1].ok and is_correct(results[1].value, 2.5)
-    assert not results[2].ok
+    assert results[2].value is None and results[2].error == error

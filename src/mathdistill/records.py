@@ -58,7 +58,7 @@ class Problem:
         return {k: v for k, v in asdict(self).items() if v is not None or k == "gold"}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Problem":
+    def from_dict(cls, d: dict) -> Problem:
         d = _check(cls, d, ("id", "dataset", "question"), answer_optional=False)
         if isinstance(d["answer"], int):
             d["answer"] = float(d["answer"])
@@ -83,7 +83,7 @@ class Rationale:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Rationale":
+    def from_dict(cls, d: dict) -> Rationale:
         return cls(**_check(cls, d, ("id", "question", "strategy", "text"), answer_optional=True))
 
 
@@ -103,5 +103,5 @@ class Prediction:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Prediction":
+    def from_dict(cls, d: dict) -> Prediction:
         return cls(**_check(cls, d, ("id", "dataset", "strategy", "text"), answer_optional=True))
