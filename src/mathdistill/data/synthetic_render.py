@@ -13,13 +13,12 @@ times, not in cents for money, or above the size cap).
 
 from __future__ import annotations
 
-import ast
-import operator
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
 from mathdistill.data.synthetic_templates import FRACTIONS, STARTS, TEMPLATES, Template, magnitude
+from mathdistill.strategies.arith import ArithError, evaluate
 
 _RESERVED = frozenset({"answer", "ans"})  # result names of the PoT / EoT renderings
 
@@ -46,23 +45,9 @@ def to_fraction(x) -> Fraction:
     return Fraction(str(x))
 
 
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv}
-
-
 def arith(expr: str) -> Fraction:
     """Exact value of an arithmetic expression over number literals (+ - * / and parens)."""
-
-    def walk(node):
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return Fraction(str(node.value))
-        raise ValueError(f"unsupported syntax in {expr!r}")
-
-    return walk(ast.parse(expr, mode="eval").body)
+    return evaluate(expr, number=Fraction)
 
 
 # ------------------------------------------------------------------ rendering
@@ -136,7 +121,7 @@ def advance(scene: dict, st: State, op: dict, used: set[str], difficulty: int):
     calc = t.expr.format(x=num(st.value), a=num(a))
     try:
         value = arith(calc)
-    except ZeroDivisionError:
+    except ArithError:  # division by zero
         return None
     out = t.out
     kind = out.get("kind", st.kind)

@@ -13,13 +13,13 @@ instead of becoming a broken training target.
 
 from __future__ import annotations
 
-import ast
 import keyword
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from mathdistill.execution.result import Result
+from mathdistill.strategies import arith
 from mathdistill.strategies.extract import extract_answer, format_number, is_correct
 
 # SIKeD's Alpaca-style prompt header (paper appendix, Figures 8-10).
@@ -33,26 +33,12 @@ class StepsError(ValueError):
     """Solution steps that cannot be rendered (missing field, bad expr, wrong answer)."""
 
 
-# Syntax allowed in a step's expr: numbers, names, + - * / ** and parentheses.
-_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
-
-
 def _expr_names(expr: str, where: str) -> list[str]:
     """Names used in `expr`; StepsError if it is not plain arithmetic (parsed, never run)."""
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError as e:
-        raise StepsError(f"{where}: expr {expr!r} is not a Python expression ({e.msg})") from None
-    names = []
-    for node in ast.walk(tree.body):
-        if isinstance(node, ast.Name):
-            names.append(node.id)
-        elif isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise StepsError(f"{where}: expr {expr!r} has a non-numeric constant")
-        elif not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Load, *_OPS)):
-            raise StepsError(f"{where}: expr {expr!r} uses {type(node).__name__}")
-    return names
+        return arith.names(expr)
+    except arith.ArithError as e:
+        raise StepsError(f"{where}: {e}") from None
 
 
 def check_steps(steps: Any, *, need: tuple[str, ...] = ("var", "expr")) -> list[dict]:

@@ -15,7 +15,7 @@ Each usable annotation becomes one step (the "Solution steps" shape of the contr
   numbers and `$` dropped, implicit products `2(3+4)` -> `2*(3+4)`, `.5` -> `0.5`.
   A number equal to an earlier step's result (the most recent one) becomes that step's var,
   so the steps chain into one program.
-- `value`: the expression evaluated on the chained values (a whitelisted AST walk: no eval).
+- `value`: the expression evaluated on the chained values (`strategies.arith.evaluate`: no eval).
 - `text`: the solution line with its annotations removed (a line with several annotations
   is cut into one piece per annotation); `question`: the socratic sub-question of the line
   (`"Q? ** step"` format of GSM8K's socratic files), else None.
@@ -26,14 +26,14 @@ division by zero, ...) yields no step; later numbers equal to its result stay li
 
 from __future__ import annotations
 
-import ast
 import builtins
 import itertools
 import keyword
 import math
-import operator
 import re
 from decimal import Decimal, InvalidOperation
+
+from mathdistill.strategies.arith import ArithError, evaluate
 
 ANNOTATION = re.compile(r"<<(.*?)>>", re.DOTALL)
 SOCRATIC = re.compile(r"^(?P<q>[^\n]*?\?)\s*\*\*\s+(?P<s>.*)$")
@@ -53,7 +53,6 @@ _STOP = frozenset({
     "thus", "means", "now", "already", "one", "x"
 })
 _RESERVED = frozenset({"answer", "ans", "result", "e", "pi", "i", "j", "oo", "nan", "inf"})
-_MAX_POW = 64
 
 
 class AnnotationError(ValueError):
@@ -125,39 +124,6 @@ def _fmt_literal(s: str) -> str:
     except InvalidOperation:
         raise AnnotationError(f"bad number {s!r}") from None
     return format(d.normalize(), "f")  # "4." -> "4", ".5" -> "0.5", "05" -> "5"
-
-
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.Pow: operator.pow}
-_UNOPS = {ast.UAdd: operator.pos, ast.USub: operator.neg}
-
-
-def evaluate(expr: str, env: dict[str, float]) -> float:
-    """Value of an arithmetic expression over numbers and names in `env` (no eval)."""
-
-    def ev(node):
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return float(node.value)
-        if isinstance(node, ast.Name) and node.id in env:
-            return env[node.id]
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNOPS:
-            return _UNOPS[type(node.op)](ev(node.operand))
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Pow) and abs(right) > _MAX_POW:
-                raise AnnotationError(f"exponent too large in {expr!r}")
-            return _BINOPS[type(node.op)](left, right)
-        raise AnnotationError(f"unsupported syntax in {expr!r}")
-
-    try:
-        value = ev(ast.parse(expr, mode="eval"))
-    except (SyntaxError, ZeroDivisionError, OverflowError, TypeError) as e:
-        raise AnnotationError(f"{type(e).__name__} in {expr!r}") from None
-    if isinstance(value, complex) or not math.isfinite(value):
-        raise AnnotationError(f"non-finite value of {expr!r}")
-    return float(value)
 
 
 def _same(a: float, b: float) -> bool:
@@ -281,8 +247,8 @@ def gsm8k_steps(solution: str) -> list[dict] | None:
                 continue
             expr = _chain(toks, results)
             try:
-                value = evaluate(expr, env)
-            except AnnotationError:
+                value = float(evaluate(expr, env))
+            except ArithError:
                 continue
             if stated is None:  # "<<3*4=>>12": the result follows the annotation
                 stated_value = _number(body[mt.end():mt.end() + 20])
