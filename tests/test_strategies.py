@@ -253,3 +253,19 @@ def test_program_answers_of_rendered_steps(name, broken, error):
     assert results[0].ok and is_correct(results[0].value, 66.0)
     assert results[1].ok and is_correct(results[1].value, 2.5)
     assert results[2].value is None and results[2].error == error
+
+
+def test_step_arithmetic_without_eval():
+    from fractions import Fraction
+
+    from mathdistill.strategies.arith import ArithError, evaluate, names
+
+    assert names("b + a * b") == ["b", "a", "b"]
+    assert evaluate("shirts * 20 - -1", {"shirts": 3.0}) == 61.0
+    assert evaluate("0.1 + 0.2", number=Fraction) == Fraction(3, 10)  # exact
+    for bad, match in [("1 / 0", "ZeroDivisionError"), ("2 ** 100", "exponent"),
+                       ("x + 1", "'x'"), ("__import__('os')", "uses Call"),
+                       ("'a' * 3", "non-numeric"), ("True + 1", "non-numeric"),
+                       ("(-8) ** 0.5", "finite"), ("1e308 * 10", "finite"), ("3x", "not a Python")]:
+        with pytest.raises(ArithError, match=match):
+            evaluate(bad)
