@@ -99,6 +99,14 @@ def final_answer(steps: list[dict], answer: float | str | None) -> float | str:
     return answer
 
 
+def assignments(steps: list[dict], result_var: str) -> str:
+    """One `var = expr` line per step, then `result_var = <last var>` (PoT and EoT)."""
+    lines = [f"{s['var']} = {s['expr'].strip()}" for s in steps]
+    if steps[-1]["var"] != result_var:
+        lines.append(f"{result_var} = {steps[-1]['var']}")
+    return "\n".join(lines)
+
+
 def show(x: float | str) -> str:
     """A number as rationale text (60.0 -> "60"); labels unchanged."""
     return x if isinstance(x, str) else format_number(x)

@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mathdistill.execution.result import Result
-from mathdistill.strategies.base import StepsError, Strategy, check_steps, final_answer
+from mathdistill.strategies.base import (
+    StepsError,
+    Strategy,
+    assignments,
+    check_steps,
+    final_answer,
+)
 
 RESULT_VAR = "ans"
 
@@ -34,10 +40,7 @@ class EoT(Strategy):
         final_answer(steps, answer)
         if any(s["var"] == RESULT_VAR for s in steps[:-1]):
             raise StepsError(f"var {RESULT_VAR!r} is reserved for the last EoT step")
-        lines = [f"{s['var']} = {s['expr'].strip()}" for s in steps]
-        if steps[-1]["var"] != RESULT_VAR:
-            lines.append(f"{RESULT_VAR} = {steps[-1]['var']}")
-        return "\n".join(lines)
+        return assignments(steps, RESULT_VAR)
 
     def answers(self, texts: list[str], **options) -> list[Result]:
         from mathdistill.execution import solve_equations  # lazy: starts a worker pool

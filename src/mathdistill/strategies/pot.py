@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mathdistill.execution.result import Result
-from mathdistill.strategies.base import Strategy, check_steps, final_answer
+from mathdistill.strategies.base import Strategy, assignments, check_steps, final_answer
 
 RESULT_VAR = "answer"
 
@@ -33,10 +33,7 @@ class PoT(Strategy):
     def render(self, steps: list[dict], answer: float | str | None = None) -> str:
         steps = check_steps(steps)
         final_answer(steps, answer)  # the program must compute the stated answer
-        lines = [f"{s['var']} = {s['expr'].strip()}" for s in steps]
-        if steps[-1]["var"] != RESULT_VAR:
-            lines.append(f"{RESULT_VAR} = {steps[-1]['var']}")
-        return "\n".join(lines)
+        return assignments(steps, RESULT_VAR)
 
     def answers(self, texts: list[str], **options) -> list[Result]:
         from mathdistill.execution import run_programs  # lazy: starts a worker pool
