@@ -389,3 +389,29 @@ def test_escaped_program_is_stopped_by_os_limits_alone(tmp_path):
                  "memory", "thread"):
         assert out[name] != "NOT BLOCKED", name
 
+
+
+def test_starved_worker_is_not_killed_as_a_timeout():
+    """A worker that gets no CPU (here: stopped) past its wall-clock deadline is waited for:
+    on a busy machine a right program must not come back as a `timeout`."""
+    import signal
+    import threading
+    import time
+
+    with Sandbox(workers=1, timeout=1.0, kill_factor=1.0, kill_grace=0.1) as b:  # 1.15 s
+        assert b.run_programs(["answer = 1"])[0].value == 1.0  # started and warm
+        worker = b._workers[0]
+        if worker.cpu_seconds() is None:
+            pytest.skip("no /proc: a starved worker cannot be told from a hung one")
+        out = []
+        program = "t = 0\nfor i in range(3 * 10**6):\n    t += 1\nanswer = t"  # ~0.3 s CPU
+        thread = threading.Thread(target=lambda: out.extend(b.run_programs([program])))
+        thread.start()
+        while worker.current() == -1 and thread.is_alive():
+            time.sleep(0.001)
+        os.kill(worker.pid, signal.SIGSTOP)
+        time.sleep(2.5)  # past the 1.15 s deadline, within 10x of it
+        os.kill(worker.pid, signal.SIGCONT)
+        thread.join(30)
+        assert out == [Result(3e6, None, "")], out
+        assert b.stats["killed"] == 0

@@ -4,6 +4,7 @@
     w.send({"kind": "pot", "timeout": 5.0, "flush": 0.05, "items": [[0, "answer = 1"]]})
     lines = w.read_lines()                      # complete protocol lines; None at EOF
     w.current()                                 # id of the item it is running, -1 between
+    w.cpu_seconds()                             # CPU time it has used (None without /proc)
     w.stop(kill=True)
 
 The worker gets a scrubbed environment (no API keys or tokens of the parent), cwd `/`, its
@@ -22,6 +23,7 @@ import time
 
 BOOT = "from mathdistill.execution.worker import main; main()"
 MAX_LINE = 64 * 2**20  # a longer protocol line means a misbehaving worker
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class ProtocolError(RuntimeError):
@@ -61,6 +63,8 @@ class WorkerProcess:
         self.precise = False  # the worker reports after every item of `chunk`
         self.done = 0  # results received for `chunk`
         self.progress_at = 0.0  # when the chunk was sent or the last results came
+        self.cpu_at = 0.0  # the worker's CPU seconds at progress_at
+        self.kill_at = 0.0  # wall-clock deadline of the current chunk (see Sandbox._loop)
         self.tasks = 0  # items finished over the worker's life
 
     @property
@@ -70,6 +74,21 @@ class WorkerProcess:
     def current(self) -> int:
         """The id of the item the worker is running (-1: between items, or unknown)."""
         return self._progress[0] if self._progress is not None else -1
+
+    def mark_progress(self, deadline: float) -> None:
+        """Record progress now; the next deadline is `deadline` seconds away."""
+        self.progress_at = time.monotonic()
+        self.cpu_at = self.cpu_seconds() or 0.0
+        self.kill_at = self.progress_at + deadline
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds the worker has used (Linux /proc), else None."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()  # after "(comm)"
+            return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return None
 
     def send(self, msg: dict) -> None:
         try:

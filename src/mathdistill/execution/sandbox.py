@@ -16,7 +16,8 @@ programs); results stream back in order, at least every 50 ms.
 Hangs and crashes. The timeout is CPU time, enforced inside the worker. A worker that sends
 nothing for `kill_factor * timeout + kill_grace` s of wall-clock time (a C-level
 `sum(range(10**12))`, a program that keeps swallowing its timeout) is SIGKILLed and a new
-worker starts in the background. The worker writes the id of the item it is running into
+worker starts in the background; one that used less CPU than that meanwhile was starved by
+a busy machine, not hung, and waits longer (`_starved`). The worker writes the id of the item it is running into
 8 bytes of shared memory (a memfd; a store, no syscall), so the parent knows the culprit:
 it gets `timeout`, and the other unreported items of the batch are re-queued. A worker that
 dies on its own (crash) costs its item one retry, then `runtime`. Without the shared page
@@ -75,14 +76,15 @@ class Sandbox:
     wall-clock deadline without progress is `kill_factor * timeout + kill_grace`; equations:
     "module:function" run for EoT texts; pythonpath: extra import paths for the workers;
     chunk_size: programs per message; max_tasks_per_worker: recycle a worker after this many
-    programs (bounds any state a program could leave behind); debug: keep workers' stderr.
+    programs (bounds any state a program could leave behind); max_starved_factor: how many
+    times the kill deadline a worker starved of CPU may wait; debug: keep workers' stderr.
     """
 
     def __init__(self, workers: int | None = None, *, memory_mb: int = 512,
                  timeout: float = 5.0, kill_factor: float = 2.0, kill_grace: float = 1.0,
                  equations: str | None = EQUATIONS, pythonpath=(), chunk_size: int = 256,
                  max_tasks_per_worker: int = 200_000, start_timeout: float = 120.0,
-                 debug: bool = False):
+                 max_starved_factor: float = 10.0, debug: bool = False):
         self.size = workers or default_workers()
         self.memory_mb = int(memory_mb)
         self.timeout = float(timeout)
@@ -90,6 +92,7 @@ class Sandbox:
         self.chunk_size = chunk_size
         self.max_tasks = max_tasks_per_worker
         self.start_timeout = start_timeout
+        self.max_starved_factor = max_starved_factor
         self.stats = {"started": 0, "killed": 0, "crashed": 0, "recycled": 0}
         self._cfg = {"memory_mb": self.memory_mb, "equations": equations,
                      "pythonpath": [str(p) for p in pythonpath], "parent_pid": os.getpid(),
@@ -207,15 +210,14 @@ class Sandbox:
                 if w.ready and w.chunk is None and st.queue:
                     self._send(w, st)
             now = time.monotonic()
-            deadlines = [w.progress_at + self.kill_deadline(st.timeout)
-                         for w in self._workers if w.chunk is not None]
+            deadlines = [w.kill_at for w in self._workers if w.chunk is not None]
             deadlines += [w.started + self.start_timeout for w in self._workers if not w.ready]
             wait = max(0.0, min(deadlines) - now) if deadlines else 0.1
             for key, _ in self._sel.select(min(wait, 1.0)):
                 self._read(key.data, st)
             now = time.monotonic()
             for w in list(self._workers):
-                if w.chunk is not None and now > w.progress_at + self.kill_deadline(st.timeout):
+                if w.chunk is not None and now > w.kill_at and not self._starved(w, st, now):
                     uid, _ = w.chunk[w.done]
                     logger.debug("killing worker %s: no progress on item %s", w.pid, uid)
                     self.stats["killed"] += 1
@@ -225,9 +227,23 @@ class Sandbox:
                 elif not w.ready and now > w.started + self.start_timeout:
                     self._start_failed(w, f"no ready message within {self.start_timeout:g} s")
 
+    def _starved(self, w: WorkerProcess, st: _Run, now: float) -> bool:
+        """Past its deadline but starved, not hung: since its last progress it used less
+        than `kill_factor * timeout + kill_grace` s of CPU (other processes had the CPU;
+        a hung item burns CPU in C code, a Python-level one trips its own CPU timer). It
+        gets until it has used that much CPU, or `max_starved_factor` times the deadline
+        in wall-clock time (for a worker that is blocked, not running)."""
+        cpu = w.cpu_seconds()
+        cpu_limit = self.kill_factor * st.timeout + self.kill_grace
+        hard_limit = w.progress_at + self.max_starved_factor * self.kill_deadline(st.timeout)
+        if cpu is None or cpu - w.cpu_at >= cpu_limit or now >= hard_limit:
+            return False
+        w.kill_at = min(hard_limit, now + max(0.05, cpu_limit - (cpu - w.cpu_at)))
+        return True
+
     def _send(self, w: WorkerProcess, st: _Run) -> None:
         (w.chunk, w.precise), w.done = st.queue.popleft(), 0
-        w.progress_at = time.monotonic()
+        w.mark_progress(self.kill_deadline(st.timeout))
         w.send({"kind": st.kind, "timeout": st.timeout, "items": w.chunk,
                 "flush": 0.0 if w.precise else _FLUSH_S})
 
@@ -281,7 +297,7 @@ class Sandbox:
             st.finish(row[0], res)
             w.done += 1
             w.tasks += 1
-        w.progress_at = time.monotonic()
+        w.mark_progress(self.kill_deadline(st.timeout))
         if w.done == len(w.chunk):
             w.chunk = None
             if w.tasks >= self.max_tasks:
