@@ -207,9 +207,13 @@ def test_isolation_between_programs():
             "from decimal import Decimal\nanswer = Decimal(1) / Decimal(3)",
             "x = Symbol('x', positive=True)\nanswer = 1",
             "x = Symbol('x')\nanswer = 1 if x.is_positive is None else 0",
+            "from decimal import DefaultContext, DivisionByZero\n"
+            "DefaultContext.traps[DivisionByZero] = False\nanswer = 1",
+            "from decimal import Decimal\nanswer = Decimal(1) / Decimal(0)",  # still raises
         ])
     assert [r.value for r in results] == [3.0, 3.141592653589793, 1.0, None, 1.0,
-                                          1 / 3, 1.0, 1.0]
+                                          1 / 3, 1.0, 1.0, 1.0, None]
+    assert results[-1].error == "runtime" and "DivisionByZero" in results[-1].detail
     assert results[3].error == "runtime" and "NameError" in results[3].detail
 
 

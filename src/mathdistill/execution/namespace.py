@@ -38,6 +38,7 @@ from mathdistill.execution.guard import STATE
 DETAIL_CHARS = 300
 _FILENAME = guard.PROGRAM_FILE
 
+
 def _print(*args, **kwargs):  # output is discarded: printing costs nothing and leaks nothing
     return None
 
@@ -45,10 +46,14 @@ def _print(*args, **kwargs):  # output is discarded: printing costs nothing and 
 def _safe_import(name, globals=None, locals=None, fromlist=(), level=0):
     if level or name not in _PROXIES:
         guard._deny(f"import of {name!r} is not allowed")
-    if name == "decimal":
-        _flags["decimal"] = True
     mod = ModuleType(name)  # a fresh copy per import: programs cannot affect each other
     mod.__dict__.update(_PROXIES[name])
+    if name == "decimal":
+        _flags["decimal"] = True
+        # DefaultContext & co. are shared and mutable (`DefaultContext.traps[...] = False`
+        # would change every later Context()): each import gets copies
+        mod.__dict__.update({n: v.copy() for n, v in _PROXIES[name].items()
+                             if isinstance(v, decimal.Context)})
     return mod
 
 
