@@ -312,3 +312,13 @@ def test_synthetic_all_strategies_are_correct(data_dir):
         assert len(rationales) == len(problems)
         _, stats = filter_rationales(rationales)
         assert stats["dropped"] == 0, (strategy, stats)
+
+
+def test_filter_keeps_the_reason_of_a_failed_teacher_request():
+    from mathdistill.filtering import filter_rationales
+
+    failed = Rationale(id="p0", question="?", answer=40.0, strategy="pot", text="",
+                       error="teacher_failed: 500: server error")
+    kept, stats = filter_rationales([failed, _r(1, "cot", "The answer is 40.")])
+    assert [r.id for r in kept] == ["p1"]
+    assert stats["by_error"] == {"teacher_failed": 1}  # not "no_answer" / "syntax"

@@ -14,7 +14,8 @@ worker. A rationale is correct when its answer `is_correct` (tolerance mode) aga
 that is not a number, e.g. "yes" or "b") are read with `extract_label` (choices from
 `meta["choices"]`, else letters a-e for a one-letter gold). In `by_error`, a dropped
 rationale whose answer was found but is wrong counts as "wrong_answer"; otherwise its Result
-error kind ("syntax", "timeout", ...).
+error kind ("syntax", "timeout", ...), or "teacher_failed" for a rationale whose teacher
+request failed (its error, "teacher_failed: <why>", is kept; there is no text to score).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from collections.abc import Sequence
 
 from mathdistill.records import Rationale
 
-__all__ = ["drop_stats", "filter_rationales", "score_rationales"]
+__all__ = ["TEACHER_FAILED", "drop_stats", "filter_rationales", "score_rationales"]
 
 logger = logging.getLogger(__name__)
+
+TEACHER_FAILED = "teacher_failed"  # error prefix of a rationale whose request failed
 
 
 def _is_label(answer) -> bool:
@@ -59,7 +62,9 @@ def score_rationales(rationales: Sequence[Rationale], *, mode: str = "tolerance"
     out: list[Rationale | None] = [None] * len(rationales)
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rationales):
-        if _is_label(r.answer):
+        if r.error and r.error.startswith(TEACHER_FAILED):  # no text to score: keep why
+            out[i] = dataclasses.replace(r, pred=None, correct=None if r.answer is None else False)
+        elif _is_label(r.answer):
             pred, err = _label_result(r)
             out[i] = dataclasses.replace(
                 r, pred=pred, correct=is_correct(pred, r.answer, mode=mode),
@@ -86,7 +91,8 @@ def drop_stats(scored: Sequence[Rationale]) -> dict:
     by_strategy: dict[str, list[Rationale]] = defaultdict(list)
     for r in scored:
         by_strategy[r.strategy].append(r)
-    reasons = Counter(r.error or "wrong_answer" for r in scored if not r.correct)
+    reasons = Counter((r.error or "wrong_answer").split(":", 1)[0] for r in scored
+                      if not r.correct)
     return {**counts(scored), "by_error": dict(sorted(reasons.items())),
             "by_strategy": {s: counts(rs) for s, rs in sorted(by_strategy.items())}}
 

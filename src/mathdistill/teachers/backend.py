@@ -35,6 +35,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from mathdistill.filtering import TEACHER_FAILED
 from mathdistill.io import write_json
 from mathdistill.records import Problem, Rationale
 from mathdistill.teachers.cache import CompletionCache, request_key
@@ -277,7 +278,7 @@ class CompletionBackend:
                 text = parse_rationale(c.text, prompt) if c.text is not None else ""
                 out.append(Rationale(
                     id=p.id, question=p.question, answer=p.answer, strategy=strategy, text=text,
-                    error=f"teacher_failed: {c.error}" if c.error else None,
+                    error=f"{TEACHER_FAILED}: {c.error}" if c.error else None,
                     meta=self._meta(s, c, prompt, text)))
         return out
 
@@ -303,7 +304,7 @@ class CompletionBackend:
                 meta = {**self._meta(s, c, prompt, text), "feedback": True, "wrong": w}
                 out.append(Rationale(
                     id=p.id, question=p.question, answer=p.answer, strategy="cot", text=text,
-                    error=f"teacher_failed: {c.error}" if c.error else None, meta=meta))
+                    error=f"{TEACHER_FAILED}: {c.error}" if c.error else None, meta=meta))
         return out
 
     # ---- cost -----------------------------------------------------------------------
