@@ -2,13 +2,13 @@
 
 import ast
 import json
-import operator
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from mathdistill.io import DataError
 from mathdistill.records import STRATEGIES, Problem
+from mathdistill.strategies.arith import evaluate
 from mathdistill.teachers import prompting
 from mathdistill.teachers.prompting import (
     PromptBuilder,
@@ -19,28 +19,13 @@ from mathdistill.teachers.prompting import (
     parse_rationale,
 )
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv, ast.Pow: operator.pow}
-
 
 def run_pot(program: str) -> float:
-    """Evaluate a `var = arithmetic` program without exec (test-only, trusted demos)."""
+    """Evaluate a `var = arithmetic` program without exec (strategies.arith)."""
     env = {}
-
-    def ev(node):
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return env[node.id]
-        if isinstance(node, ast.BinOp):
-            return _OPS[type(node.op)](ev(node.left), ev(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -ev(node.operand)
-        raise ValueError(ast.dump(node))
-
     for stmt in ast.parse(program).body:
         assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-        env[stmt.targets[0].id] = ev(stmt.value)
+        env[stmt.targets[0].id] = evaluate(ast.unparse(stmt.value), env)
     return env["answer"]
 
 

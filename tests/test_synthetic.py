@@ -1,9 +1,7 @@
 """The synthetic word-problem generator: determinism, consistent programs, variants."""
 
-import ast
 import json
 import math
-import operator
 import re
 import statistics
 
@@ -12,29 +10,7 @@ import pytest
 from mathdistill import data
 from mathdistill.data import synthetic
 from mathdistill.records import Problem
-
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv, ast.Pow: operator.pow}
-
-
-def evaluate(expr: str, env: dict) -> float:
-    """A tiny arithmetic evaluator over the AST (numbers, names in env, + - * / **)."""
-
-    def walk(node):
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            if node.id not in env:
-                raise AssertionError(f"{expr!r} uses {node.id!r} before it is defined")
-            return env[node.id]
-        raise AssertionError(f"{expr!r}: unexpected {type(node).__name__}")
-
-    return walk(ast.parse(expr, mode="eval").body)
+from mathdistill.strategies.arith import evaluate
 
 
 def check_consistent(p: Problem) -> list[dict]:

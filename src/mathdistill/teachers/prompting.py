@@ -103,16 +103,11 @@ def file_demos() -> tuple[Demo, ...]:
     return tuple(out)
 
 
-def _fmt_number(x) -> str:
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
-
-
 def _train_demos(strategy: str, k: int, seed: int, data_dir=None) -> list[Demo]:
     """k GSM8K train problems (seeded draw) rendered by the annotated teacher; only problems
     whose annotated chain reaches the gold answer are used."""
     from mathdistill import data
+    from mathdistill.strategies import is_correct
     from mathdistill.teachers.annotated import gsm8k_steps, rationale_text
 
     train = data.load("gsm8k", "train", data_dir=data_dir)
@@ -122,7 +117,7 @@ def _train_demos(strategy: str, k: int, seed: int, data_dir=None) -> list[Demo]:
     for i in order:
         p = train[i]
         steps = gsm8k_steps((p.gold or {}).get("solution", ""))
-        if not steps or abs(float(steps[-1]["value"]) - float(p.answer)) > 1e-6:
+        if not steps or not is_correct(steps[-1]["value"], p.answer):
             continue
         text = rationale_text(p, strategy)
         if text:
@@ -230,10 +225,12 @@ class PromptBuilder:
         )
 
     def feedback(self, problem: Problem, wrong_rationale: str) -> Prompt:
+        from mathdistill.strategies.base import show
+
         spec = load_prompt_file("feedback")
         body = _require(spec, "template", "feedback").format(
             question=problem.question, wrong_rationale=wrong_rationale.strip(),
-            gold=_fmt_number(problem.answer))
+            gold=show(problem.answer))
         return Prompt(
             text=body + spec.get("completion_suffix", ""),
             messages=({"role": "user", "content": body},), kind="feedback", strategy="cot",
