@@ -13,8 +13,8 @@ and computes the next quantity with `expr`. Each template has:
   also the problem's final question when the step is the last one;
 - `var`: the step's variable name; `sample(rng, state, difficulty)`: the new number
   `a` (a `Fraction`) or None when the template does not fit (e.g. no exact divisor).
-The generic checks (positive, whole counts, money in cents, a size cap) live in
-`synthetic.py`, which also renders the sentences.
+The generic checks (positive, whole counts, money in cents, a size cap) and the
+rendering of the sentences live in `synthetic_render.py`.
 """
 
 from __future__ import annotations

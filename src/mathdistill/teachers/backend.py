@@ -122,6 +122,7 @@ class CompletionBackend:
 
     name = "base"
     supports_seed = True
+    local_weights = False  # True: the model may be a local dir, fingerprinted in cache keys
 
     def __init_subclass__(cls, **kw):
         # Publish every accepted option (the subclass's own + these) as the class signature,
@@ -162,12 +163,13 @@ class CompletionBackend:
         self.progress = progress
         self.meter = CostMeter()
         self._warned_greedy = False
+        self._fingerprint = model_fingerprint(self.model) if self.local_weights else ""
 
     # ---- what a backend implements -------------------------------------------------
     @property
     def model_id(self) -> str:
-        """Model identity in cache keys (the hf backend adds a weights fingerprint)."""
-        return self.model
+        """Model identity in cache keys: `model@fingerprint` for a local model directory."""
+        return f"{self.model}@{self._fingerprint}" if self._fingerprint else self.model
 
     def _execute(self, requests: list[Request], deliver: Callable[..., None]) -> None:
         """Serve `requests`; call deliver(req, result=..., attempts=k) for each success

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError, model_fingerprint
+from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 class HFTeacher(CompletionBackend):
     name = "hf"
     supports_seed = True
+    local_weights = True  # cache keys hold a fingerprint of a local model dir
 
     def __init__(self, model: str, *, device: str | None = None, dtype: str = "auto",
                  batch_size: int = 8, trust_remote_code: bool = False, mode: str = "auto",
@@ -41,12 +42,7 @@ class HFTeacher(CompletionBackend):
         super().__init__(model, mode=mode, **common)
         self.device, self.dtype, self.batch_size = device, dtype, int(batch_size)
         self.trust_remote_code = trust_remote_code
-        self._fingerprint = model_fingerprint(self.model)
         self._model = None
-
-    @property
-    def model_id(self) -> str:
-        return f"{self.model}@{self._fingerprint}" if self._fingerprint else self.model
 
     def _load(self):
         if self._model is None:

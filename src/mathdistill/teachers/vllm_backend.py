@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError, model_fingerprint
+from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 class VLLMTeacher(CompletionBackend):
     name = "vllm"
     supports_seed = True
+    local_weights = True  # cache keys hold a fingerprint of a local model dir
 
     def __init__(self, model: str, *, tensor_parallel_size: int = 1,
                  gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
@@ -38,12 +39,7 @@ class VLLMTeacher(CompletionBackend):
                               **({"max_model_len": max_model_len} if max_model_len else {}),
                               **(engine_kwargs or {})}
         self.chunk_size = int(chunk_size)
-        self._fingerprint = model_fingerprint(self.model)
         self._llm = None
-
-    @property
-    def model_id(self) -> str:
-        return f"{self.model}@{self._fingerprint}" if self._fingerprint else self.model
 
     def _engine(self):
         if self._llm is None:
