@@ -69,6 +69,12 @@ def test_hf_model_fingerprint_changes_with_weights(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"b" * 100)
     assert model_fingerprint(str(tmp_path)) != fp
     assert model_fingerprint("org/hub-id") == ""
+    # local-weight backends put it in their cache keys; a hub id stays as it is
+    from mathdistill.teachers.vllm_backend import VLLMTeacher
+
+    local = VLLMTeacher(str(tmp_path), cache=None, progress=False)
+    assert local.model_id == f"{tmp_path}@{model_fingerprint(str(tmp_path))}"
+    assert VLLMTeacher("org/hub-id", cache=None, progress=False).model_id == "org/hub-id"
 
 
 class _FakeLLM:
