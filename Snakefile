@@ -21,6 +21,9 @@ if not workflow.overwrite_configfiles:
 
 validate(config, "config/schema.yaml")
 
+
+report: "report/workflow.rst"
+
 # Scripts import the library from this checkout (no install needed inside rule envs).
 _paths = [os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")]
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in _paths if p))

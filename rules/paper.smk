@@ -9,7 +9,10 @@ rule paper_tables:
         reported=PAPER_RESULTS,
         src=lib(*BASE_LIB, "stages/__init__", "stages/paper", "paper_tables", "stats"),
     output:
-        expand(f"{R}/tables/paper_{{paper}}.{{ext}}", paper=PAPERS, ext=("md", "csv", "tex")),
+        [report(p, caption="../report/paper_tables.rst", category="Paper tables",
+                labels={"paper": p.rsplit("paper_", 1)[1][:-4]}) if p.endswith(".csv") else p
+         for p in expand(f"{R}/tables/paper_{{paper}}.{{ext}}", paper=PAPERS,
+                         ext=("md", "csv", "tex"))],
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
         student_map=canon(paper_keys("students")),

@@ -10,13 +10,17 @@ rule tables:
         src=lib(*BASE_LIB, "stages/__init__", "report"),
     output:
         f"{R}/tables/accuracy.md",
-        f"{R}/tables/accuracy.csv",
+        report(f"{R}/tables/accuracy.csv", caption="../report/tables.rst", category="Tables",
+               labels={"table": "accuracy"}),
         f"{R}/tables/teacher.md",
-        f"{R}/tables/teacher.csv",
+        report(f"{R}/tables/teacher.csv", caption="../report/tables.rst", category="Tables",
+               labels={"table": "teacher"}),
         f"{R}/tables/training.md",
-        f"{R}/tables/training.csv",
+        report(f"{R}/tables/training.csv", caption="../report/tables.rst", category="Tables",
+               labels={"table": "training"}),
         f"{R}/tables/strategies.md",
-        f"{R}/tables/strategies.csv",
+        report(f"{R}/tables/strategies.csv", caption="../report/tables.rst", category="Tables",
+               labels={"table": "strategies"}),
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
     log:
@@ -35,8 +39,10 @@ rule plots:
         mix_stats=all_mix_stats(),
         src=lib(*BASE_LIB, "stages/__init__", "plots"),
     output:
-        f"{R}/plots/accuracy.png",
-        f"{R}/plots/strategy_share.png",
+        report(f"{R}/plots/accuracy.png", caption="../report/plots.rst", category="Plots",
+               labels={"plot": "accuracy per round"}),
+        report(f"{R}/plots/strategy_share.png", caption="../report/plots.rst",
+               category="Plots", labels={"plot": "strategy share"}),
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
         share_methods=methods_of("etd", "combined", "siked"),

@@ -8,6 +8,7 @@ checkout itself), with tests/configs/tiny.yaml copied over config/config.yaml.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import shutil
@@ -22,7 +23,7 @@ import yaml
 from mathdistill.records import Rationale
 
 REPO = Path(__file__).resolve().parents[1]
-COPY = ["Snakefile", "rules", "workflow", "envs", "profiles", "config", "src"]
+COPY = ["Snakefile", "rules", "workflow", "envs", "profiles", "config", "src", "report"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
 
 
@@ -160,7 +161,7 @@ def test_resources_are_per_rule_and_profiles_override_them(tmp_path, data_dir):
                     "--set-resources", "train:mem_mb=1234", "train:gpu=2",
                     "--set-threads", "train=3", data_dir=data_dir).stdout
     train = _rule_resources(out, "train")
-    assert [x for x in train if x.startswith("threads")] == ["threads: 3"] * 2
+    assert [x for x in train if x.startswith("threads")] == ["threads: 3"] * job_counts(out)["train"]
     assert all("mem_mb=1234" in x and "gpu=2" in x for x in train if "resources" in x)
     predict = [x for x in _rule_resources(out, "predict") if "resources" in x]
     assert predict and all("mem_mb=4000" in x and "gpu=0" in x for x in predict)
@@ -285,13 +286,52 @@ def test_end_to_end_tables_and_learning(tiny_run):
     for r in _rows(tables / "teacher.csv"):
         assert math.isfinite(float(r["drop_rate"])) and int(r["kept"]) > 0
     training = _rows(tables / "training.csv")
-    assert len(training) == len(cfg["methods"])
+    assert len(training) == sum(len(method_runs(cfg, m)) for m in cfg["methods"])
     for r in training:
         assert float(r["final_loss"]) < float(r["first_loss"]), r  # the student learned
     assert "# Accuracy" in tiny_run["stdout"]  # tables printed at the end of the run
     n = cfg["eval_sets"]["synthetic"]["options"]["n"]
     preds = work / "results" / "potd" / "tiny-t5" / "round0" / "predictions" / "synthetic.jsonl"
     assert len(preds.read_text().splitlines()) == n
+
+
+@pytest.mark.slow
+def test_end_to_end_seed_runs_are_averaged(tiny_run):
+    """potd runs with seeds 0 and 1 (runs potd, potd-s1): own train seed, metrics name the
+    method and the seed, the accuracy table averages them with a t interval."""
+    work = tiny_run["dir"]
+    logs = {s: json.loads((work / f"results/{run}/tiny-t5/round0/train_log.json").read_text())
+            for s, run in ((0, "potd"), (1, "potd-s1"))}
+    assert [logs[s]["config"]["seed"] for s in (0, 1)] == [0, 1]
+    assert logs[1]["method"] == "potd" and logs[1]["seed"] == 1 and logs[1]["run"] == "potd-s1"
+    m1 = json.loads((work / "results/potd-s1/tiny-t5/round0/metrics/gsm8k.json").read_text())
+    assert (m1["method"], m1["seed"], m1["run"]) == ("potd", 1, "potd-s1")
+    m0 = json.loads((work / "results/potd/tiny-t5/round0/metrics/synthetic.json").read_text())
+    m1 = json.loads((work / "results/potd-s1/tiny-t5/round0/metrics/synthetic.json").read_text())
+    row = next(r for r in _rows(work / "results/tables/accuracy.csv") if r["method"] == "potd")
+    assert int(row["seeds"]) == 2
+    assert float(row["synthetic"]) == pytest.approx(50.0 * (m0["accuracy"] + m1["accuracy"]))
+    if m0["accuracy"] != m1["accuracy"]:
+        assert float(row["synthetic_ci_low"]) < float(row["synthetic"]) < float(
+            row["synthetic_ci_high"])
+    training = _rows(work / "results/tables/training.csv")
+    assert sorted(r["seed"] for r in training if r["method"] == "potd") == ["0", "1"]
+
+
+@pytest.mark.slow
+def test_html_report_has_the_tables_and_plots(tiny_run, data_dir):
+    """`snakemake --report`: a self-contained HTML file with every report() output."""
+    work = tiny_run["dir"]
+    out = work / "results" / "report.html"
+    snakemake(work, "--report", str(out), data_dir=data_dir)
+    html = out.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and len(html) > 10_000
+    for name in ("accuracy.csv", "teacher.csv", "training.csv", "strategies.csv",
+                 "paper_etd.csv", "paper_siked.csv", "accuracy.png", "strategy_share.png"):
+        assert name in html, name
+    for category in ("Tables", "Paper tables", "Plots"):
+        assert category in html
+    assert "mathdistill" in html  # report/workflow.rst
 
 
 def pending(work: Path, data_dir: Path) -> set[str]:
@@ -302,18 +342,30 @@ def pending(work: Path, data_dir: Path) -> set[str]:
     return {r[0] for r in rows[1:] if r[header.index("plan")] == "update pending"}
 
 
+def method_runs(cfg: dict, method: str) -> list[str]:
+    """The runs of a method: its name for the first seed, `<name>-s<seed>` for the others."""
+    seeds = cfg["methods"][method].get("seeds") or cfg.get("seeds") or [cfg.get("seed", 0)]
+    return [method] + [f"{method}-s{s}" for s in seeds[1:]]
+
+
 def run_outputs(method: str, cfg: dict, *, data: bool = False) -> set[str]:
-    base = f"results/{method}/tiny-t5/round0"
-    out = {f"{base}/checkpoint", f"{base}/train_log.json"}
-    out |= {f"{base}/{kind}/{d}.{ext}" for d in cfg["eval_sets"]
-            for kind, ext in (("predictions", "jsonl"), ("metrics", "json"))}
-    if data:
-        out.add(f"{base}/mixed.jsonl")
+    out = set()
+    for run in method_runs(cfg, method):
+        base = f"results/{run}/tiny-t5/round0"
+        out |= {f"{base}/checkpoint", f"{base}/train_log.json"}
+        out |= {f"{base}/{kind}/{d}.{ext}" for d in cfg["eval_sets"]
+                for kind, ext in (("predictions", "jsonl"), ("metrics", "json"))}
+        if data:
+            out.add(f"{base}/mixed.jsonl")
     return out
 
 
-TABLES = {f"results/tables/{n}.{e}" for n in ("accuracy", "teacher", "training")
-          for e in ("md", "csv")}
+PAPERS = list(yaml.safe_load((REPO / "config" / "paper_results.yaml").read_text())["papers"])
+# every output that summarises the metrics: run tables, plots, paper tables
+TABLES = ({f"results/tables/{n}.{e}" for n in ("accuracy", "teacher", "training", "strategies")
+           for e in ("md", "csv")}
+          | {f"results/plots/{n}.png" for n in ("accuracy", "strategy_share")}
+          | {f"results/tables/paper_{p}.{e}" for p in PAPERS for e in ("md", "csv", "tex")})
 
 
 @pytest.mark.slow
@@ -371,8 +423,8 @@ def test_editing_metrics_reruns_only_evaluate_and_tables(tiny_run, data_dir):
     work, cfg = tiny_run["dir"], tiny_run["cfg"]
     restore = edit(work / "src" / "mathdistill" / "metrics.py")
     try:
-        metrics = {f"results/{m}/tiny-t5/round0/metrics/{d}.json"
-                   for m in cfg["methods"] for d in cfg["eval_sets"]}
+        metrics = {f"results/{run}/tiny-t5/round0/metrics/{d}.json"
+                   for m in cfg["methods"] for run in method_runs(cfg, m) for d in cfg["eval_sets"]}
         assert pending(work, data_dir) == metrics | TABLES
     finally:
         restore()
