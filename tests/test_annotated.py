@@ -314,11 +314,13 @@ def test_synthetic_all_strategies_are_correct(data_dir):
         assert stats["dropped"] == 0, (strategy, stats)
 
 
-def test_filter_keeps_the_reason_of_a_failed_teacher_request():
+def test_filter_reasons_for_failed_requests_and_missing_gold():
     from mathdistill.filtering import filter_rationales
 
     failed = Rationale(id="p0", question="?", answer=40.0, strategy="pot", text="",
                        error="teacher_failed: 500: server error")
-    kept, stats = filter_rationales([failed, _r(1, "cot", "The answer is 40.")])
+    no_gold = _r(2, "cot", "The answer is 40.", answer=None)
+    kept, stats = filter_rationales([failed, _r(1, "cot", "The answer is 40."), no_gold])
     assert [r.id for r in kept] == ["p1"]
-    assert stats["by_error"] == {"teacher_failed": 1}  # not "no_answer" / "syntax"
+    # not "no_answer" / "wrong_answer"
+    assert stats["by_error"] == {"teacher_failed": 1, "no_gold": 1}

@@ -13,9 +13,9 @@ worker. A rationale is correct when its answer `is_correct` (tolerance mode) aga
 `rationale.answer` (None when that is None: nothing to grade against). Label answers (a gold
 that is not a number, e.g. "yes" or "b") are read with `extract_label` (choices from
 `meta["choices"]`, else letters a-e for a one-letter gold). In `by_error`, a dropped
-rationale whose answer was found but is wrong counts as "wrong_answer"; otherwise its Result
-error kind ("syntax", "timeout", ...), or "teacher_failed" for a rationale whose teacher
-request failed (its error, "teacher_failed: <why>", is kept; there is no text to score).
+rationale counts as its Result error kind ("syntax", "timeout", ...); with an answer:
+"wrong_answer", or "no_gold" when there is no gold to compare with; "teacher_failed" when
+its teacher request failed (its error "teacher_failed: <why>" is kept: no text to score).
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ def drop_stats(scored: Sequence[Rationale]) -> dict:
     by_strategy: dict[str, list[Rationale]] = defaultdict(list)
     for r in scored:
         by_strategy[r.strategy].append(r)
-    reasons = Counter((r.error or "wrong_answer").split(":", 1)[0] for r in scored
-                      if not r.correct)
+    reasons = Counter((r.error or ("no_gold" if r.correct is None else "wrong_answer"))
+                      .split(":", 1)[0] for r in scored if not r.correct)
     return {**counts(scored), "by_error": dict(sorted(reasons.items())),
             "by_strategy": {s: counts(rs) for s, rs in sorted(by_strategy.items())}}
 
