@@ -239,3 +239,16 @@ def test_synthetic_through_the_registry():
     assert data.load("synthetic", "train", n=30, seed=0, limit=10) == train[:10]
     assert data.skipped("synthetic", "train") == []
     assert loaders.SYNTHETIC_OPTIONS == ("n", "seed", "min_steps", "max_steps", "difficulty")
+
+
+def test_malformed_label_records_name_the_place(tmp_path):
+    csqa = tmp_path / "csqa" / "dev_rand_split.jsonl"
+    csqa.parent.mkdir()
+    csqa.write_text(json.dumps({"answerKey": "A", "question": {"stem": "?", "choices": "A"}}) + "\n")
+    with pytest.raises(DataError, match=re.escape(f"{csqa}:1") + ".*choices"):
+        data.load("csqa", "dev", data_dir=tmp_path)
+    task = tmp_path / "strategyqa" / "task.json"
+    task.parent.mkdir()
+    task.write_text(json.dumps({"examples": [{"input": "?", "target_scores": ["Yes"]}]}))
+    with pytest.raises(DataError, match=re.escape(f"{task}: example 0") + ".*Yes/No"):
+        data.load("strategyqa", "test", data_dir=tmp_path)

@@ -136,7 +136,10 @@ def _csqa(path: Path, name: str, split: str) -> Parsed:
     for index, (lineno, row) in enumerate(iter_jsonl(path)):
         where = f"{path}:{lineno}"
         q = _field(row, "question", where)
-        choices = sorted(_field(q, "choices", where), key=lambda c: str(c.get("label")))
+        choices = _field(q, "choices", where)
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+            raise DataError(f"{where}: 'choices' must be a list of objects")
+        choices = sorted(choices, key=lambda c: str(c.get("label")))
         labels = [str(c.get("label")) for c in choices]
         key = _field(row, "answerKey", where)
         if key not in labels:
@@ -155,7 +158,8 @@ def _strategyqa(path: Path, name: str, split: str) -> Parsed:
     for index, row in enumerate(examples):
         where = f"{path}: example {index}"
         scores = _field(row, "target_scores", where)
-        right = [label for label, score in scores.items() if score == 1]
+        right = [label for label, score in scores.items() if score == 1] \
+            if isinstance(scores, dict) else []
         if len(right) != 1 or right[0].lower() not in ("yes", "no"):
             raise DataError(f"{where}: target_scores {scores!r} is not a Yes/No label")
         yield index, Problem(
