@@ -228,11 +228,9 @@ class Sandbox:
                     self._start_failed(w, f"no ready message within {self.start_timeout:g} s")
 
     def _starved(self, w: WorkerProcess, st: _Run, now: float) -> bool:
-        """Past its deadline but starved, not hung: since its last progress it used less
-        than `kill_factor * timeout + kill_grace` s of CPU (other processes had the CPU;
-        a hung item burns CPU in C code, a Python-level one trips its own CPU timer). It
-        gets until it has used that much CPU, or `max_starved_factor` times the deadline
-        in wall-clock time (for a worker that is blocked, not running)."""
+        """Past its deadline, but it used less than `kill_factor * timeout + kill_grace` s of
+        CPU since its last progress (a hung item burns CPU): it waits until it has, or for
+        `max_starved_factor` times the deadline (a blocked worker)."""
         cpu = w.cpu_seconds()
         cpu_limit = self.kill_factor * st.timeout + self.kill_grace
         hard_limit = w.progress_at + self.max_starved_factor * self.kill_deadline(st.timeout)
