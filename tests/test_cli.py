@@ -172,6 +172,8 @@ def test_output_errors_name_the_output(tmp_path, capsys):
 def test_help_shows_examples(capsys):
     rc, out, _ = run(capsys, "--help")
     assert rc == 0 and "examples:" in out and "mathdistill filter --in" in out
+    rc, out, _ = run(capsys, "--version")
+    assert rc == 0 and out.startswith("mathdistill 0.")
     for command in ("prepare", "teach", "filter", "solve"):
         rc, out, _ = run(capsys, command, "--help")
         assert rc == 0 and f"usage: mathdistill {command}" in out

@@ -25,6 +25,7 @@ import json
 import logging
 import sys
 
+from mathdistill import __version__
 from mathdistill.io import (
     DataError,
     iter_jsonl,
@@ -263,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"examples:\n{examples}\n\nErrors in the input: one line naming file:line on "
                "stderr, exit code 2. `mathdistill COMMAND --help` lists a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"mathdistill {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
