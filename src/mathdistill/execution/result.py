@@ -1,4 +1,10 @@
-"""The outcome of running a program or solving an equation system."""
+"""The outcome of running a program or solving an equation system.
+
+    from mathdistill.execution.result import Result
+    Result(12.0).ok                                  # True
+    r = Result(None, "timeout", "more than 5 s of CPU time")
+    r.ok, r.to_dict()                                # False, {"value": None, "error": ...}
+"""
 
 from __future__ import annotations
 
