@@ -109,3 +109,17 @@ def test_record_round_trips_and_unknown_keys():
     assert Prediction.from_dict(pred.to_dict()) == pred
     with pytest.raises(RecordError, match="answer must be"):
         Prediction.from_dict({**pred.to_dict(), "answer": {"x": 1}})
+
+
+def test_read_yaml_names_file_and_line(tmp_path):
+    from mathdistill.io import read_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model: m\ntemperature: [0.7\n")
+    with pytest.raises(DataError, match=re.escape(f"{path}:3: invalid YAML")) as e:
+        read_yaml(path)
+    assert "\n" not in str(e.value)  # one line: the CLI prints it as is
+    path.write_text("model: m\n")
+    assert read_yaml(path) == {"model": "m"}
+    with pytest.raises(DataError, match="file not found"):
+        read_yaml(tmp_path / "missing.yaml")

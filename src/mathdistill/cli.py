@@ -31,6 +31,7 @@ from mathdistill.io import (
     iter_jsonl,
     iter_records,
     read_records,
+    read_yaml,
     write_json,
     write_jsonl,
 )
@@ -127,13 +128,7 @@ def _teach_options(args) -> dict:
     """Backend options: the --config YAML mapping, then -o KEY=VALUE on top."""
     opts: dict = {}
     if args.config:
-        import yaml
-
-        try:
-            with open(args.config, encoding="utf-8") as f:
-                loaded = yaml.safe_load(f)
-        except yaml.YAMLError as e:
-            raise DataError(f"{args.config}: invalid YAML: {e}") from None
+        loaded = read_yaml(args.config)
         if not isinstance(loaded, dict):
             raise DataError(f"{args.config}: expected a mapping of backend options")
         opts.update(loaded)

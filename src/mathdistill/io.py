@@ -1,10 +1,11 @@
-"""JSON/JSONL reading with file:line errors, and atomic writes (temp file + rename).
+"""JSON/JSONL/YAML reading with file:line errors, and atomic writes (temp file + rename).
 
     from mathdistill.io import read_jsonl, write_jsonl, read_records
     write_jsonl("out.jsonl", [{"a": 1}])          # never leaves a half-written file
     rows = read_jsonl("out.jsonl")                 # DataError("out.jsonl:3: ...") on bad input
     problems = read_records("data.jsonl", Problem) # validates each line into a record
     for lineno, r in iter_records("r.jsonl", Rationale): ...   # with line numbers
+    cfg = read_yaml("teacher.yaml")                # DataError("teacher.yaml:4: invalid YAML: ...")
 """
 
 from __future__ import annotations
@@ -83,6 +84,25 @@ def read_json(path) -> Any:
         raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
+def read_yaml(path) -> Any:
+    """Parse a YAML file (`yaml.safe_load`); DataError names file:line on bad YAML."""
+    import yaml
+
+    path = path if hasattr(path, "read_text") else Path(path)  # also importlib resources
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise DataError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
 
 
 def write_jsonl(path, rows: Iterable[Any]) -> int:

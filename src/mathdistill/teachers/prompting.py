@@ -23,9 +23,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
-from mathdistill.io import DataError
+from mathdistill.io import DataError, read_yaml
 from mathdistill.records import STRATEGIES, Problem
 
 logger = logging.getLogger(__name__)
@@ -71,13 +69,9 @@ def norm_question(q: str) -> str:
 def load_prompt_file(name: str) -> dict:
     """Parse prompts/<name>.yaml; DataError names the file on bad YAML."""
     path = PROMPT_DIR / f"{name}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: prompt file not found") from None
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise DataError(f"{path}:{'' if line is None else line + 1}: invalid YAML: {e}") from None
+    if not path.is_file():
+        raise DataError(f"{path}: prompt file not found")
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a mapping at the top level")
     return data
