@@ -207,8 +207,8 @@ def test_isolation_between_programs():
             "from decimal import Decimal\nanswer = Decimal(1) / Decimal(3)",
             "x = Symbol('x', positive=True)\nanswer = 1",
             "x = Symbol('x')\nanswer = 1 if x.is_positive is None else 0",
-            "from decimal import DefaultContext, DivisionByZero\n"
-            "DefaultContext.traps[DivisionByZero] = False\nanswer = 1",
+            ("from decimal import DefaultContext, DivisionByZero\n"
+             "DefaultContext.traps[DivisionByZero] = False\nanswer = 1"),
             "from decimal import Decimal\nanswer = Decimal(1) / Decimal(0)",  # still raises
         ])
     assert [r.value for r in results] == [3.0, 3.141592653589793, 1.0, None, 1.0,
