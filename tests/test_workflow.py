@@ -77,7 +77,29 @@ def expected_counts(cfg: dict) -> dict[str, int]:
               "build_round": runs, "train": runs, "predict": runs * len(evals),
               "evaluate": runs * len(evals), "tables": 1, "plots": 1,
               "paper_tables": 1, "all": 1}
+    iterative_counts(cfg, counts)
     return {**counts, "total": sum(counts.values())}
+
+
+def iterative_counts(cfg: dict, counts: dict) -> None:
+    """FDD / Tailored Learning runs use their own rules (rules/fdd.smk, rules/tailored.smk);
+    Tailored's positive_strategies are teacher strategies too. Rules with no job drop out."""
+    seeds = cfg.get("seeds") or [cfg.get("seed", 0)]
+    strategies = set()
+    for m in cfg["methods"].values():
+        strategies |= {*m["strategies"], *(m.get("options") or {}).get("positive_strategies", [])}
+        n = len(m.get("students") or cfg["students"]) * len(m.get("seeds") or seeds)
+        r = m.get("rounds", 1)
+        own = {"fdd": {"build_round": -r, "fdd_round": r, "fdd_pool": r - 1, "fdd_exam": r - 1,
+                       "fdd_generate": r - 1},
+               "tailored": {"build_round": -r, "train": -r, "tailored_round": r,
+                            "tailored_train": r, "tailored_exam": r,
+                            "tailored_feedback": r - 1}}.get(m["type"], {})
+        for rule, k in own.items():
+            counts[rule] = counts.get(rule, 0) + n * k
+    counts["teacher_generate"] = counts["filter_rationales"] = len(strategies)
+    for rule in [k for k, v in counts.items() if v == 0]:
+        del counts[rule]
 
 
 # ------------------------------------------------------------------ fast tests
