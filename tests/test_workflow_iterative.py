@@ -218,7 +218,7 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     out = snakemake(work, "-n", data_dir=data_dir).stdout
     rerun = {(j["rule"], o) for j in jobs(out) for o in j["output"]}
     assert ("fdd_generate", "results/fdd/tiny-t5/round1/programs.jsonl") in rerun
-    assert not [o for _, o in rerun if "tailored" in o or "round0" in o], sorted(rerun)
+    assert not [o for _, o in rerun if o.startswith("results/tailored/") or "/round0/" in o]
     # a Tailored loss option reruns Tailored's training (and what depends on it) only
     cfg["methods"]["fdd"]["options"].pop("rouge_threshold")
     cfg["methods"]["tailored"]["options"]["margin"] = 0.5
