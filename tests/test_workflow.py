@@ -95,11 +95,26 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
                "tailored": {"build_round": -r, "train": -r, "tailored_round": r,
                             "tailored_train": r, "tailored_exam": r,
                             "tailored_feedback": r - 1}}.get(m["type"], {})
+        own = {**own, **multi_counts(m, r, len(cfg["eval_sets"]))}
         for rule, k in own.items():
             counts[rule] = counts.get(rule, 0) + n * k
     counts["teacher_generate"] = counts["filter_rationales"] = len(strategies)
     for rule in [k for k, v in counts.items() if v == 0]:
         del counts[rule]
+
+
+def multi_counts(m: dict, r: int, e: int) -> dict[str, int]:
+    """ETD / Combined / SIKeD runs (rules/predict.smk predict_multi, rules/siked.smk); a
+    round0_from SIKeD run copies the Combined run's round-0 checkpoint and predictions."""
+    if m["type"] not in ("etd", "combined", "siked"):
+        return {}
+    own = {"predict": -r * e, "predict_multi": r * e}
+    if m["type"] == "siked":
+        own.update(build_round=-r, siked_round=r, siked_generate=r - 1)
+        if m.get("round0_from"):  # (same generation settings: predictions reused too)
+            own.update(train=-1, siked_reuse_round0=1, siked_reuse_predictions=e,
+                       predict_multi=(r - 1) * e)
+    return own
 
 
 # ------------------------------------------------------------------ fast tests
