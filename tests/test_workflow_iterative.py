@@ -143,6 +143,19 @@ def test_stage_options():
                    "top_k": 50, "max_new_tokens": 128, "seed": 3}
 
 
+def test_training_table_shows_the_self_reflection_loss():
+    from mathdistill.report import training_table
+
+    base = {"student": "s", "seed": 0, "final_loss": 1.0}
+    logs = [{**base, "method": "cotd", "round": 0},
+            {**base, "method": "tailored", "round": 0, "sr_losses": [0.4, None, 0.3]},
+            {**base, "method": "tailored", "round": 1, "sr_losses": [None]}]
+    df = training_table(logs)
+    assert list(df["final_sr_loss"].isna()) == [True, False, True]
+    assert df.loc[1, "final_sr_loss"] == 0.3
+    assert "final_sr_loss" not in training_table(logs[:1]).columns
+
+
 # ------------------------------------------------------------------ slow: a real run
 @pytest.mark.slow
 @pytest.mark.timeout(600)

@@ -113,7 +113,13 @@ def teacher_table(stats: Sequence[dict]) -> pd.DataFrame:
 
 def training_table(logs: Sequence[dict]) -> pd.DataFrame:
     cols = KEYS + ["seed", "examples", "epochs", "steps", "first_loss", "final_loss", "seconds"]
-    df = pd.DataFrame([{c: log.get(c) for c in cols} for log in logs], columns=cols)
+    rows = [{c: log.get(c) for c in cols} for log in logs]
+    if any(log.get("sr_losses") for log in logs):  # Tailored Learning's self-reflection loss
+        cols.insert(cols.index("seconds"), "final_sr_loss")
+        for row, log in zip(rows, logs):
+            sr = [x for x in log.get("sr_losses") or () if x is not None]
+            row["final_sr_loss"] = sr[-1] if sr else None
+    df = pd.DataFrame(rows, columns=cols)
     return df.sort_values(KEYS + ["seed"], kind="stable").reset_index(drop=True)
 
 
