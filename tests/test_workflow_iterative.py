@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -141,6 +142,51 @@ def test_stage_options():
     gen = tl_stage.exam_generation({"batch_size": 8, "do_sample": False}, opts, seed=3)
     assert gen == {"batch_size": 8, "do_sample": True, "num_samples": 2, "temperature": 1.0,
                    "top_k": 50, "max_new_tokens": 128, "seed": 3}
+
+
+class TextTeacher:
+    """A teacher like the LLM backends: new questions as text, k programs per question."""
+
+    name = "fake"
+    programs: ClassVar[dict[str, list[str]]] = {"Q-a": ["answer = 7", "x = 3 + 4\nanswer = x", "answer = 14 / 2", "answer = 8"],
+                "Q-b": ["answer = 1", "answer = 2", "answer = 1", "answer = 2"],
+                "Q-c": ["answer = 5", "answer = 5", "answer = 5", "answer = 5"]}
+
+    def generate_questions(self, problems, mode="harder"):
+        return [{"p1": "Q-a", "p2": "Q-b", "p3": "Q-c"}[p.id] for p in problems]
+
+    def generate(self, problems, strategy, n=1):
+        from mathdistill.records import Rationale
+
+        return [Rationale(id=p.id, question=p.question, answer=p.answer, strategy=strategy,
+                          text=t) for p in problems for t in self.programs[p.question][:n]]
+
+
+def test_fdd_generate_labels_text_questions_by_majority(tmp_path, monkeypatch):
+    """A real teacher's questions have no answer: only majority-labelled ones are written."""
+    from mathdistill.io import write_jsonl
+    from mathdistill.records import Prediction, Problem, Rationale
+
+    monkeypatch.setattr("mathdistill.teachers.get_teacher", lambda name, **kw: TextTeacher())
+    pool = [Problem(f"p{i}", "t", f"Question number {i} about apples?", 1.0) for i in (1, 2, 3)]
+    write_jsonl(tmp_path / "pool.jsonl", pool)
+    write_jsonl(tmp_path / "exam.jsonl", [
+        Prediction(p.id, "t", "pot", "answer = 1", 1.0, p.id == "p1") for p in pool])
+    write_jsonl(tmp_path / "d0.jsonl", [Rationale("d", "Q-c", 5.0, "pot", "answer = 5")])
+    out = {k: tmp_path / f"{k}.out" for k in ("generated", "programs", "stats")}
+    stats = fdd_stage.generate(tmp_path / "pool.jsonl", tmp_path / "exam.jsonl",
+                               [tmp_path / "d0.jsonl"], out["generated"], out["programs"],
+                               out["stats"], teacher="fake", round=1)
+    # p1 easy -> harder "Q-a" (3 of 4 programs agree on 7); p2 hard -> "Q-b" (2 vs 2: no
+    # majority); p3 -> "Q-c" is a copy of a D_0 question (ROUGE-L 1.0): deduped
+    generated = read_jsonl(out["generated"])
+    assert [(g["id"], g["question"], g["answer"]) for g in generated] == [
+        ("p1/fdd1-harder", "Q-a", 7.0)]
+    programs = read_jsonl(out["programs"])
+    assert len(programs) == 3 and {p["answer"] for p in programs} == {7.0}
+    assert (stats["easy"], stats["hard"], stats["deduped"]) == (1, 2, 1)
+    assert stats["labels"]["no_majority"] == 1 and stats["labels"]["accepted"] == 1
+    assert read_json(out["stats"])["generated"] == 1
 
 
 def test_training_table_shows_the_self_reflection_loss():
