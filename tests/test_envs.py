@@ -206,7 +206,12 @@ def closure(script: Path) -> tuple[frozenset, frozenset]:
             if name in mod_bind:
                 resolve(mod_bind[name])
             continue
-        for dyn in DYNAMIC.get(unit, []):
+        targets = list(DYNAMIC.get(unit, []))
+        if module == "__script__":  # stages.launch.run("mathdistill.stages.x:f", ...)
+            targets += [n.value for n in ast.walk(ast.Module(body=nodes, type_ignores=[]))
+                        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                        and re.fullmatch(r"mathdistill(\.\w+)+:\w+", n.value)]
+        for dyn in targets:
             for target in _expand(dyn):
                 mod, _, attr = target.partition(":")
                 reach_module(mod)
