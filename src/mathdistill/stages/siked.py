@@ -123,12 +123,16 @@ def _link_or_copy(src, dst):
 
 
 def reuse_checkpoint(checkpoint, log_json, out_dir, log_out, *, meta: Mapping) -> dict:
-    """Copy a checkpoint dir (hard links) and its train log, the log's meta replaced."""
+    """Copy a checkpoint dir (hard links) and its train log, the log's meta replaced.
+
+    Workflow bookkeeping files (Snakemake's `.snakemake_timestamp`) are not linked: touching
+    the copy's would touch the source's too, and make it look newer than its consumers."""
     from mathdistill.students.fsutil import atomic_dir
 
     with atomic_dir(out_dir) as tmp:
         tmp.rmdir()
-        shutil.copytree(checkpoint, tmp, copy_function=_link_or_copy)
+        shutil.copytree(checkpoint, tmp, copy_function=_link_or_copy,
+                        ignore=shutil.ignore_patterns(".snakemake*"))
     log = {**read_json(log_json), **dict(meta)}
     write_json(log_out, log)
     logger.info("reused %s as %s", checkpoint, out_dir)
