@@ -271,6 +271,10 @@ def all_filter_stats():
     return [f"{R}/teacher/{TEACHER}/{s}/filter_stats.json" for s in used_strategies()]
 
 
+def all_teacher_costs():
+    return [f"{R}/teacher/{TEACHER}/{s}/cost.json" for s in used_strategies()]
+
+
 def all_train_logs():
     return [f"{R}/{m}/{st}/round{r}/train_log.json"
             for m in METHODS for st in method_students(m) for r in rounds(m)]

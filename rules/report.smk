@@ -6,6 +6,7 @@ rule tables:
     input:
         metrics=all_metrics(),
         filter_stats=all_filter_stats(),
+        costs=all_teacher_costs(),
         train_logs=all_train_logs(),
         src=lib(*BASE_LIB, "stages/__init__", "report"),
     output:

@@ -7,7 +7,8 @@ rule teacher_generate:
         problems=f"{R}/data/train.jsonl",
         src=lambda w: union(stage_lib("teacher"), teacher_lib(w.strategy)),
     output:
-        f"{R}/teacher/{{teacher}}/{{strategy}}/raw.jsonl",
+        raw=f"{R}/teacher/{{teacher}}/{{strategy}}/raw.jsonl",
+        cost=f"{R}/teacher/{{teacher}}/{{strategy}}/cost.json",
     params:
         options=canon(config["teacher"].get("options", {})),
         n=config["teacher"].get("n", 1),

@@ -95,3 +95,17 @@ def test_write_tables_names_file_with_missing_field(tmp_path):
     write_json(bad, {"method": "potd"})
     with pytest.raises(DataError, match="bad.json: missing field"):
         write_tables([bad], [], [], tmp_path / "tables")
+
+
+def test_teacher_table_shows_teacher_cost(tmp_path):
+    stats = tmp_path / "s.json"
+    write_json(stats, {"teacher": "openai", "strategy": "pot", "total": 4, "kept": 3,
+                       "dropped": 1, "drop_rate": 0.25, "by_error": {"wrong_answer": 1}})
+    cost = tmp_path / "cost.json"
+    write_json(cost, {"teacher": "openai", "requests": 3, "cached": 1, "failed": 0,
+                      "prompt_tokens": 1200, "completion_tokens": 340})
+    write_tables([], [stats], [], tmp_path / "tables", cost_files=[cost])
+    teacher = pd.read_csv(tmp_path / "tables" / "teacher.csv")
+    row = teacher.iloc[0]
+    assert (row["calls"], row["cached"], row["tokens_in"], row["tokens_out"]) == (3, 1, 1200, 340)
+    assert "tokens_in" in (tmp_path / "tables" / "teacher.md").read_text()

@@ -97,8 +97,13 @@ def accuracy_markdown(df: pd.DataFrame) -> str:
     return markdown(show)
 
 
-def teacher_table(stats: Sequence[dict]) -> pd.DataFrame:
-    """One row per (teacher, strategy) with the filter's kept/dropped counts and reasons."""
+COST_COLUMNS = {"requests": "calls", "cached": "cached", "failed": "failed",
+                "prompt_tokens": "tokens_in", "completion_tokens": "tokens_out"}
+
+
+def teacher_table(stats: Sequence[dict], costs: Sequence[dict] = ()) -> pd.DataFrame:
+    """One row per (teacher, strategy) with the filter's kept/dropped counts and reasons, and
+    (given `costs`, aligned with `stats`) the teacher's calls, cache hits and tokens."""
     rows = []
     for s in stats:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.get("by_error", {}).items(),
@@ -106,8 +111,12 @@ def teacher_table(stats: Sequence[dict]) -> pd.DataFrame:
         rows.append({"teacher": s.get("teacher"), "strategy": s.get("strategy"),
                      "total": s["total"], "kept": s["kept"], "dropped": s["dropped"],
                      "drop_rate": 100.0 * s["drop_rate"], "reasons": reasons})
-    df = pd.DataFrame(rows, columns=["teacher", "strategy", "total", "kept", "dropped",
-                                     "drop_rate", "reasons"])
+    columns = ["teacher", "strategy", "total", "kept", "dropped", "drop_rate", "reasons"]
+    if costs:
+        for row, cost in zip(rows, costs, strict=True):
+            row.update({name: cost.get(key, 0) for key, name in COST_COLUMNS.items()})
+        columns += list(COST_COLUMNS.values())
+    df = pd.DataFrame(rows, columns=columns)
     return df.sort_values(["teacher", "strategy"], kind="stable").reset_index(drop=True)
 
 
@@ -186,13 +195,14 @@ def _read_all(paths, keys) -> list[dict]:
 
 
 def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
-                 train_log_files: Sequence, outdir) -> dict[str, str]:
+                 train_log_files: Sequence, outdir, cost_files: Sequence = ()) -> dict[str, str]:
     """Write accuracy/teacher/training/strategies tables (.md, .csv) in `outdir`; returns the
-    Markdown."""
+    Markdown. `cost_files`: the teacher's cost.json per filter_stats file (same order)."""
     outdir = Path(outdir)
     acc, sizes = accuracy_table(_read_all(metrics_files, KEYS + ["dataset", "accuracy", "n"]))
     teacher = teacher_table(_read_all(filter_stats_files, ["total", "kept", "dropped",
-                                                            "drop_rate"]))
+                                                            "drop_rate"]),
+                            _read_all(cost_files, []))
     training = training_table(_read_all(train_log_files, KEYS))
     strategies = strategy_table(_read_all(metrics_files, KEYS + ["dataset"]))
     n_line = ", ".join(f"{d} {n}" for d, n in sizes.items())
@@ -201,7 +211,8 @@ def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
                     + f"\nProblems per data set: {n_line}. With >= 2 seeds: mean over the "
                       "seeds [95% t interval]; accuracy.csv has every interval.\n",
         "teacher": "# Teacher rationales kept by the filter\n\n" + markdown(teacher)
-                   + "\ndrop_rate in %; reasons: why rationales were dropped.\n",
+                   + "\ndrop_rate in %; reasons: why rationales were dropped; calls, cached, "
+                     "tokens_in/out: the teacher's paid requests, cache hits and tokens.\n",
         "training": "# Training\n\n" + markdown(training, digits=3),
         "strategies": "# Strategies per method, round and data set\n\n" + markdown(strategies)
                       + "\nshare_/acc_/queried_ in %: share of the answers in each strategy, "

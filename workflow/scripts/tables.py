@@ -5,4 +5,5 @@ from mathdistill.stages import log_to
 
 with log_to(snakemake.log[0]):
     write_tables(snakemake.input.metrics, snakemake.input.filter_stats,
-                 snakemake.input.train_logs, snakemake.params.outdir)
+                 snakemake.input.train_logs, snakemake.params.outdir,
+                 cost_files=snakemake.input.costs)

@@ -5,4 +5,5 @@ from mathdistill.stages.teacher import teach
 
 with log_to(snakemake.log[0]):
     teach(snakemake.input.problems, snakemake.wildcards.teacher, snakemake.wildcards.strategy,
-          snakemake.output[0], n=snakemake.params.n, options=snakemake.params.options)
+          snakemake.output.raw, n=snakemake.params.n, options=snakemake.params.options,
+          cost_out=snakemake.output.cost)
