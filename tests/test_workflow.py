@@ -474,7 +474,7 @@ def test_editing_a_strategy_module_reruns_only_its_jobs(tiny_run, data_dir):
     restore = edit(work / "src" / "mathdistill" / "strategies" / "pot.py")
     try:
         teacher = {f"results/teacher/annotated/pot/{f}"
-                   for f in ("raw.jsonl", "filtered.jsonl", "filter_stats.json")}
+                   for f in ("raw.jsonl", "cost.json", "filtered.jsonl", "filter_stats.json")}
         assert pending(work, data_dir) == teacher | run_outputs("potd", cfg, data=True) | TABLES
     finally:
         restore()
