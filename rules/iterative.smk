@@ -115,6 +115,10 @@ def tl_check(m):
                          f"(Tailored Learning options: {', '.join(sorted(allowed))})")
     if opts.get("init", "previous") not in ("base", "previous"):
         raise ValueError(f"config: methods.{METHOD_BASE[m]}.options.init: base or previous")
+    bad = sorted(set(opts.get("positive_strategies", [])) - set(STRATEGIES))
+    if bad:
+        raise ValueError(f"config: methods.{METHOD_BASE[m]}.options.positive_strategies: "
+                         f"unknown {bad} (strategies: {', '.join(STRATEGIES)})")
 
 
 for _m in TAILORED:

@@ -123,6 +123,8 @@ def test_dry_run_options_init_and_accumulate(tmp_path, data_dir):
     (lambda c: c["methods"]["tailored"]["options"].update(rounds=3), "unknown ['rounds']"),
     (lambda c: c["methods"]["fdd"].update(strategies=["pot", "cot"]), "learns one strategy"),
     (lambda c: c["methods"]["tailored"]["options"].update(init="best"), "base or previous"),
+    (lambda c: c["methods"]["tailored"]["options"].update(positive_strategies=["l2n"]),
+     "unknown ['l2n']"),
 ])
 def test_bad_method_config_stops_the_dry_run(tmp_path, data_dir, change, message):
     work = work_copy(tmp_path / "wf", _config(tmp_path, change))
