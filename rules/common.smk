@@ -192,7 +192,8 @@ def teacher_lib(strategy):
     return union(lib("teachers", exclude=others), strategy_lib(strategy))
 
 
-METHOD_DEPS = {"etd": ["single"], "siked": ["combined"]}  # methods.<type> imports these
+METHOD_DEPS = {"etd": ["single"], "siked": ["combined"], "fdd": ["rounds", "single"],
+               "tailored": ["rounds"]}  # methods.<type> imports these
 
 
 def method_lib(m):

@@ -12,7 +12,7 @@ rule fdd_pool:
         method=only(FDD),
     input:
         unpack(fdd_pool_inputs),
-        src=stage_lib("fdd") + lib("methods/fdd", "methods/single"),
+        src=stage_lib("fdd") + lib("methods/fdd", "methods/rounds", "methods/single"),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
     params:
@@ -68,7 +68,7 @@ rule fdd_generate:
         pool=f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
         exam=f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
         previous=lambda w: fdd_rationales(w, fdd_need_round(w) - 1),
-        src=lambda w: union(stage_lib("fdd"), lib("methods/fdd", "methods/single", "filtering",
+        src=lambda w: union(stage_lib("fdd"), lib("methods/fdd", "methods/rounds", "methods/single", "filtering",
                                                   "data"), teacher_lib(fdd_strategy(w.method))),
     output:
         generated=f"{R}/{{method}}/{{student}}/round{{round}}/generated.jsonl",

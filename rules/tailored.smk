@@ -13,7 +13,7 @@ rule tailored_exam:
     input:
         unpack(tl_exam_model),
         train=f"{R}/data/train.jsonl",
-        src=lambda w: union(stage_lib("tailored"), lib("students", "filtering", "methods/tailored"),
+        src=lambda w: union(stage_lib("tailored"), lib("students", "filtering", "methods/tailored", "methods/rounds"),
                             strategy_lib(tl_strategy(w.method))),
     output:
         exam=f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
@@ -45,7 +45,7 @@ rule tailored_feedback:
     input:
         train=f"{R}/data/train.jsonl",
         mistakes=f"{R}/{{method}}/{{student}}/round{{round}}/mistakes.json",
-        src=lambda w: union(stage_lib("tailored"), lib("filtering", "methods/tailored"),
+        src=lambda w: union(stage_lib("tailored"), lib("filtering", "methods/tailored", "methods/rounds"),
                             teacher_lib(tl_strategy(w.method))),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/feedback.jsonl",
@@ -98,7 +98,7 @@ rule tailored_train:
     input:
         unpack(get_base_model),
         examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
-        src=union(stage_lib("tailored"), lib("students", "methods/tailored")),
+        src=union(stage_lib("tailored"), lib("students", "methods/tailored", "methods/rounds")),
     output:
         checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",

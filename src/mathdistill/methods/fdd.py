@@ -52,7 +52,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from mathdistill.methods import single
+from mathdistill.methods import rounds, single
 from mathdistill.records import Prediction, Problem, Rationale
 
 __all__ = ["DEFAULTS", "build_examples", "candidates", "dedup_rouge", "grow", "initial_pool",
@@ -284,10 +284,4 @@ def build_examples(d: Sequence[Rationale], strategy: str = "pot", *, seed: int =
 
 def round_plan(round: int, cfg: Mapping | None, base: str, previous: str | None) -> dict:
     """How S_r is trained: from `base` every round ([S], `init` "base") or from S_{r-1}."""
-    init = {**DEFAULTS, **dict((cfg or {}).get("options") or cfg or {})}["init"]
-    if init not in ("base", "previous"):
-        raise ValueError(f"fdd: init must be 'base' or 'previous', got {init!r}")
-    resume = previous if init == "previous" and round > 0 else None
-    if init == "previous" and round > 0 and previous is None:
-        raise ValueError(f"fdd round {round}: the round {round - 1} checkpoint is needed")
-    return {"round": round, "init": resume or base, "resume_from": resume}
+    return rounds.round_plan("fdd", round, cfg, DEFAULTS, base, previous)

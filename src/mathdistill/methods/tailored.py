@@ -50,6 +50,7 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 
+from mathdistill.methods import rounds
 from mathdistill.records import Problem, Rationale
 
 __all__ = ["DEFAULTS", "EXAM_GENERATION", "build_examples", "collect_mistakes", "draw_triplet",
@@ -188,10 +189,4 @@ def draw_triplet(example: Mapping, rng: random.Random | None) -> tuple[str, str]
 def round_plan(round: int, cfg: Mapping | None, base: str, previous: str | None) -> dict:
     """Round 0 starts from `base`; later rounds from the previous checkpoint [C] (`init`
     "previous"; "base" retrains from the base model every round)."""
-    init = {**DEFAULTS, **dict((cfg or {}).get("options") or cfg or {})}["init"]
-    if init not in ("base", "previous"):
-        raise ValueError(f"tailored: init must be 'base' or 'previous', got {init!r}")
-    resume = previous if init == "previous" and round > 0 else None
-    if init == "previous" and round > 0 and previous is None:
-        raise ValueError(f"tailored round {round}: the round {round - 1} checkpoint is needed")
-    return {"round": round, "init": resume or base, "resume_from": resume}
+    return rounds.round_plan("tailored", round, cfg, DEFAULTS, base, previous)
