@@ -31,7 +31,6 @@ transformers change in T5's modelling code cannot silently give wrong outputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch

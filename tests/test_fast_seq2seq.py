@@ -1,0 +1,140 @@
+"""fast/seq2seq.py: T5 fast decoding equals HF generate (greedy), on tiny-t5 in fp32 on CPU.
+
+The tiny-t5 preset at its random init copies its decoder input (tied embeddings dominate the
+residual stream), so every output would be the start token repeated. The test model has its
+non-embedding matrices scaled by 4: the blocks then dominate and outputs depend on the prompt
+and the position, with clear top-1 margins (no near-ties that padding numerics could flip).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import GenerationConfig
+
+from mathdistill.students import make_tiny
+from mathdistill.students.fast import seq2seq
+from mathdistill.students.fast.seq2seq import generate_ids_seq2seq
+
+TEXTS = [
+    f"Question: {a} + {b} apples\nLet's think step by step\n{a} + {b} = {a + b}. The answer is"
+    for a in range(10)
+    for b in range(6)
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def t5():
+    model, tok, _ = make_tiny("tiny-t5", TEXTS, seed=0, vocab_size=400)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 2 and "shared" not in name:
+                p.mul_(4.0)  # see the module docstring: a decisive, input-dependent model
+    model.eval()
+    prompts = [tok(f"Question: {i} + {3 * i} apples and {i} more").input_ids for i in range(7)]
+    prompts[2] = prompts[2][:-1] * 3 + prompts[2][-1:]  # a long one
+    prompts[5] = prompts[5][:4] + prompts[5][-1:]  # a short one
+    return model, tok, prompts
+
+
+def hf_ref(model, tok, prompt, n, *, prefix=(), eos=None, min_new=0):
+    """HF generate on one prompt (no padding), in the fast API's output convention."""
+    start = model.generation_config.decoder_start_token_id
+    eos = tok.eos_token_id if eos is None else eos
+    cfg = GenerationConfig(
+        max_new_tokens=n, min_new_tokens=min_new or None, do_sample=False, num_beams=1,
+        eos_token_id=eos, pad_token_id=tok.pad_token_id, decoder_start_token_id=start,
+    )
+    kw = {"decoder_input_ids": torch.tensor([[start, *prefix]])} if prefix else {}
+    out = model.generate(
+        torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+        generation_config=cfg, **kw,
+    )[0].tolist()[1:]
+    eos_set = {eos} if isinstance(eos, int) else set(eos)
+    cut = next((t for t in range(len(prefix), len(out)) if out[t] in eos_set), len(out))
+    return out[:cut]
+
+
+def fast(model, tok, prompts, n, **kw):
+    kw.setdefault("pad_token_id", tok.pad_token_id)
+    return generate_ids_seq2seq(model, prompts, max_new_tokens=n, **kw)
+
+
+def test_greedy_matches_hf_generate(t5):
+    model, tok, prompts = t5
+    ref = [hf_ref(model, tok, p, 12) for p in prompts]
+    assert len({tuple(r) for r in ref}) > 3  # the outputs depend on the prompt
+    out = fast(model, tok, prompts, 12, batch_size=3, num_samples=2)  # 3 batches, last has 1
+    assert [o[0] for o in out] == ref
+    assert all(o[1] == o[0] and o[1] is not o[0] for o in out)  # greedy: K copies
+    assert fast(model, tok, prompts, 12, batch_size=16) == [[r] for r in ref]  # one batch
+
+
+def test_eos_and_min_new_tokens(t5):
+    model, tok, prompts = t5
+    free = [hf_ref(model, tok, p, 12) for p in prompts]
+    eos = free[0][3]  # a token the model does emit: call it EOS, so outputs stop early
+    ref = [hf_ref(model, tok, p, 12, eos=eos) for p in prompts]
+    assert len(ref[0]) == free[0].index(eos) < 12
+    assert fast(model, tok, prompts, 12, batch_size=4, eos_token_id=eos) == [[r] for r in ref]
+    ref = [hf_ref(model, tok, p, 12, eos=[eos, 7], min_new=6) for p in prompts]
+    assert all(len(r) >= 6 for r in ref)
+    got = fast(model, tok, prompts, 12, batch_size=4, eos_token_id=[eos, 7], min_new_tokens=6)
+    assert got == [[r] for r in ref]
+
+
+def test_prefixes(t5):
+    model, tok, prompts = t5
+    pre_tok = tok("[pot]:", add_special_tokens=False).input_ids
+    prefixes = [pre_tok, [], pre_tok[:1], pre_tok, [], pre_tok[:2], pre_tok]
+    ref = [hf_ref(model, tok, p, 10, prefix=f) for p, f in zip(prompts, prefixes, strict=True)]
+    got = fast(model, tok, prompts, 10, batch_size=3, prefixes=prefixes)
+    assert got == [[r] for r in ref]
+    assert all(r[: len(f)] == f and len(r) == len(f) + 10 for r, f in zip(ref, prefixes,
+                                                                         strict=True))
+
+
+def test_sampling_reproducible(t5):
+    model, tok, prompts = t5
+    kw = {"do_sample": True, "temperature": 1.0, "num_samples": 3, "batch_size": 6}
+    a = fast(model, tok, prompts, 10, seed=1, **kw)
+    assert a == fast(model, tok, prompts, 10, seed=1, **kw)
+    assert a != fast(model, tok, prompts, 10, seed=2, **kw)
+    assert all(len(o) == 3 and all(len(s) == 10 for s in o) for o in a)
+    assert any(len({tuple(s) for s in o}) > 1 for o in a)  # K samples differ
+    # top_k=1 sampling is greedy decoding
+    greedy = fast(model, tok, prompts, 10, batch_size=6)
+    top1 = fast(model, tok, prompts, 10, seed=3, **{**kw, "top_k": 1, "top_p": 0.9})
+    assert top1 == [g * 3 for g in greedy]
+
+
+def test_guard_against_a_wrong_step(t5, monkeypatch):
+    model, tok, prompts = t5
+
+    def no_bias(t5_parts, n_pos, dtype, device):
+        causal = torch.ones(n_pos, n_pos, dtype=torch.bool, device=device).tril()
+        table = torch.zeros(t5_parts.n_heads, n_pos, n_pos, dtype=dtype, device=device)
+        return table.masked_fill(~causal, torch.finfo(dtype).min)
+
+    monkeypatch.setattr(seq2seq, "_bias_table", no_bias)
+    with pytest.raises(RuntimeError, match="disagrees with the HF forward"):
+        fast(model, tok, prompts[:2], 4)
+
+
+def test_rejects_bad_arguments(t5):
+    model, tok, prompts = t5
+    assert fast(model, tok, [], 4) == []
+    with pytest.raises(ValueError, match="prefixes"):
+        fast(model, tok, prompts, 4, prefixes=[[]])
+    with pytest.raises(ValueError, match="min_new_tokens"):
+        fast(model, tok, prompts, 4, min_new_tokens=5)
+    with pytest.raises(ValueError, match="cuda_graphs"):
+        fast(model, tok, prompts, 4, cuda_graphs=True)
