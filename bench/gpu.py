@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from transformers import (  # noqa: E402
+from transformers import (
     AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
     LlamaConfig,
@@ -67,6 +67,7 @@ SMALL = {  # --small: same families, toy sizes (CPU smoke runs of this script)
     "num_heads": 4,
 }
 PEAK = 989e12
+PROFILE = False
 ROWS: list[dict] = []
 
 
@@ -133,8 +134,8 @@ def plain_generate(model, prompts, new, batch, pad=0, do_sample=False, temperatu
             sl = slice(0, len(p)) if enc_dec else slice(width - len(p), width)
             ids[j, sl] = torch.tensor(p)
             mask[j, sl] = 1
-        kw = dict(max_new_tokens=new, min_new_tokens=new, do_sample=do_sample, pad_token_id=pad,
-                  num_return_sequences=num_samples)
+        kw = {"max_new_tokens": new, "min_new_tokens": new, "do_sample": do_sample,
+              "pad_token_id": pad, "num_return_sequences": num_samples}
         if do_sample:
             kw.update(temperature=temperature, top_p=1.0, top_k=0)
         out = model.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev), **kw)
@@ -181,7 +182,7 @@ def bench_gen(name, model, a):
             record(part="gen", model=name, path=label, batch=batch, new_tokens=new,
                    tokens=toks, seconds=round(dt, 2), tok_per_s=round(toks / dt),
                    first_call_s=None if warm is None else round(warm, 2), peak_gib=peak_gib())
-        except Exception as e:  # keep going: one broken variant must not cost the device run
+        except Exception as e:  # noqa: BLE001  (a broken variant must not cost the device run)
             record(part="gen", model=name, path=label, error=repr(e)[:300])
             traceback.print_exc()
 
@@ -210,7 +211,7 @@ def bench_check(name, a, device):
                     got = fast_generate(model, prompts, new, 16, graphs, min_new=0)
                     # plain generate pads after EOS; fast cuts at EOS: compare up to EOS
                     eos = model.config.eos_token_id
-                    def cut(s):
+                    def cut(s, eos=eos):
                         return s[: s.index(eos)] if eos in s else s
                     same = sum(cut(r[0]) == cut(g[0]) for r, g in zip(ref, got))
                     diffs = [first_diff(cut(r[0]), cut(g[0])) for r, g in zip(ref, got)]
@@ -219,7 +220,7 @@ def bench_check(name, a, device):
                            decisive=decisive, graphs=graphs, identical=f"{same}/{n}",
                            first_diff_mean=round(sum(diffs) / len(diffs), 1) if diffs else None)
                 del model
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001
                 record(part="check", model=name, dtype=str(dtype), decisive=decisive,
                        error=repr(e)[:300])
                 traceback.print_exc()
@@ -243,7 +244,7 @@ def bench_sample(name, model, a):
             toks = sum(len(s) for o in out for s in o)
             record(part="sample", model=name, path=label, prompts=n, k=k, tokens=toks,
                    seconds=round(dt, 2), tok_per_s=round(toks / dt), peak_gib=peak_gib())
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
             record(part="sample", model=name, path=label, error=repr(e)[:300])
             traceback.print_exc()
 
@@ -295,6 +296,8 @@ def fast_train(model, examples, steps, tokens_per_batch, max_len, compile_=None)
 
     batches = pack(examples, tokens_per_batch)
     step_fn = FastTrainStep(model, lr=1e-5, compile=compile_)
+    if PROFILE and model.device.type == "cuda":
+        profile(lambda i: step_fn(batches[i % len(batches)]))
     tokens, t0 = 0, None
     for step in range(steps + 3):
         if step == 3:
@@ -305,6 +308,21 @@ def fast_train(model, examples, steps, tokens_per_batch, max_len, compile_=None)
         tokens += int(b.n_tokens)
     sync()
     return tokens / (time.perf_counter() - t0)
+
+
+def profile(step, n=3):
+    """--profile: warm up, then print the top CUDA kernels of n steps."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as prof
+
+    for i in range(3):
+        step(i)
+    sync()
+    with prof(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as p:
+        for i in range(n):
+            step(i)
+        sync()
+    log(p.key_averages().table(sort_by="cuda_time_total", row_limit=18, max_name_column_width=60))
 
 
 def bench_train(name, a, device):
@@ -340,7 +358,7 @@ def bench_train(name, a, device):
                    mfu=mfu(cfg, tps, max_len) if not label.startswith("lora") else None,
                    peak_gib=peak_gib())
             del model
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
             record(part="train", model=name, path=label, error=repr(e)[:300])
             traceback.print_exc()
 
@@ -415,7 +433,10 @@ def main(argv=None):
     p.add_argument("--pack-tokens", type=int, default=32768)
     p.add_argument("--small", action="store_true", help="toy sizes (CPU smoke test)")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--profile", action="store_true", help="kernel table of the fast train step")
     a = p.parse_args(argv)
+    global PROFILE
+    PROFILE = a.profile
     device = "cuda" if torch.cuda.is_available() else "cpu"
     gen_dtype = torch.bfloat16 if device == "cuda" else torch.float32
     info = env_info()
