@@ -12,6 +12,12 @@ The checkpoint dir holds a plain HF model (LoRA merged, unless cfg.keep_adapter)
 tokenizer, train_config.json, train_log.jsonl (one line per logging step) and summary.json.
 Custom losses: subclass StudentTrainer, override compute_loss, pass trainer_cls=...
 (extra per-example fields given in the examples reach the batch via `extra_fields`).
+
+cfg.packing (causal students, standard loss): examples are packed into rows of cfg.pack_tokens
+tokens (fast/packing.py) and trained with fast/train_step.FastTrainStep (varlen attention, no
+cross-sample attention, chunked cross entropy, fused AdamW and compiled layers on CUDA) -- the
+code path bench/gpu.py measures. A step is then one row (x grad_accum), not batch_size examples.
+Checkpoint, train_log.jsonl and summary.json look the same either way (summary: + tokens_per_s).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -68,6 +75,10 @@ class TrainConfig(ConfigMixin):
     max_grad_norm: float = 1.0
     gradient_checkpointing: bool = False
     extra_fields: tuple[str, ...] = ()  # example keys passed to the batch (custom losses)
+    packing: bool = False  # causal: packed rows + FastTrainStep (see the module docstring)
+    pack_tokens: int | None = None  # packed row length; None: ~batch_size examples per row
+    compile: bool | None = None  # torch.compile (None: packed path on CUDA only)
+    fused_optim: bool | None = None  # fused AdamW (None: on CUDA)
 
     def __post_init__(self):
         self.lora = lora_spec(self.lora)
@@ -77,6 +88,8 @@ class TrainConfig(ConfigMixin):
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"TrainConfig.max_steps must be >= 1 or None, got {self.max_steps}")
+        if self.pack_tokens is not None and self.pack_tokens < 1:
+            raise ValueError(f"TrainConfig.pack_tokens must be >= 1, got {self.pack_tokens}")
         if self.keep_adapter and self.lora is None:
             raise ValueError("TrainConfig.keep_adapter needs lora")
 
@@ -123,7 +136,14 @@ def _jsonable(v) -> bool:
 
 
 def _training_args(cfg: TrainConfig, out: Path, on_gpu: bool) -> TrainingArguments:
+    optim = (
+        {}
+        if cfg.fused_optim is None
+        else {"optim": "adamw_torch_fused" if cfg.fused_optim else "adamw_torch"}
+    )
     return TrainingArguments(
+        **optim,  # None: the HF default (fused AdamW with torch >= 2.8)
+        torch_compile=bool(cfg.compile),
         output_dir=str(out),
         per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
@@ -149,6 +169,140 @@ def _training_args(cfg: TrainConfig, out: Path, on_gpu: bool) -> TrainingArgumen
         dataloader_pin_memory=on_gpu,
         disable_tqdm=False,
     )
+
+
+def _train_hf(model, tok, kind, feats, cfg, tmp: Path, on_gpu, trainer_cls, callbacks) -> dict:
+    """The HF Trainer path (padded batches)."""
+    log_cb = JsonlLogCallback(tmp / "train_log.jsonl")
+    trainer = trainer_cls(
+        model=model,
+        args=_training_args(cfg, tmp / "_trainer", on_gpu),
+        train_dataset=feats,
+        data_collator=StudentCollator(tok, kind, model, 8 if on_gpu else None),
+        processing_class=tok,
+        callbacks=[log_cb, *(callbacks or [])],
+    )
+    if isinstance(trainer, StudentTrainer):
+        trainer.extra_fields = cfg.extra_fields
+    t0 = time.perf_counter()
+    result = trainer.train()
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(tmp / "_trainer", ignore_errors=True)
+    state = trainer.state
+    return {
+        "model": trainer.model,
+        "steps": state.global_step,
+        "epochs": float(state.epoch or 0.0),
+        "seconds": seconds,
+        "rows": log_cb.rows,
+        "train_loss": result.training_loss,
+    }
+
+
+def _can_pack(kind: str, cfg: TrainConfig, trainer_cls, callbacks) -> bool:
+    why = (
+        "a seq2seq student"
+        if kind != "causal"
+        else "a custom trainer_cls"
+        if trainer_cls is not StudentTrainer
+        else "extra_fields"
+        if cfg.extra_fields
+        else "Trainer callbacks"
+        if callbacks
+        else ""
+    )
+    if why:
+        logger.warning("packing is off: %s needs the HF Trainer path", why)
+    return not why
+
+
+def pack_tokens_for(lengths: Sequence[int], cfg: TrainConfig) -> int:
+    """Row length: cfg.pack_tokens, else about batch_size examples of mean length (>= the
+    longest example), rounded up to a multiple of 64."""
+    if cfg.pack_tokens is not None:
+        return max(cfg.pack_tokens, max(lengths))
+    mean = sum(lengths) / len(lengths)
+    n = max(max(lengths), math.ceil(cfg.batch_size * mean))
+    return -(-n // 64) * 64
+
+
+def _train_packed(model, feats, cfg: TrainConfig, log_path: Path, pad_id, on_gpu) -> dict:
+    """Packed rows through FastTrainStep (the path bench/gpu.py measures); HF-like log rows."""
+    from .fast.packing import pack
+    from .fast.train_step import FastTrainStep
+
+    device = torch.device("cuda" if on_gpu else "cpu")
+    model.to(device)
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    lengths = [len(f["input_ids"]) for f in feats]
+    tokens = pack_tokens_for(lengths, cfg)
+    rows = pack([(f["input_ids"], f["labels"]) for f in feats], tokens, pad_id=pad_id or 0)
+    per_epoch = math.ceil(len(rows) / cfg.grad_accum)
+    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * per_epoch))
+    step = FastTrainStep(
+        model,
+        cfg.lr,
+        cfg.weight_decay,
+        cfg.max_grad_norm,
+        compile=cfg.compile,
+        fused_optim=cfg.fused_optim,
+        bf16=cfg.bf16 if on_gpu else False,
+    )
+    warmup = int(cfg.warmup) if cfg.warmup >= 1 else math.ceil(cfg.warmup * total)
+    step.set_schedule(cfg.scheduler, warmup, total)
+    logger.info(
+        "packing: %d examples -> %d rows of %d tokens (%.1f%% filler), %d steps",
+        len(feats),
+        len(rows),
+        tokens,
+        100 * (1 - sum(lengths) / (len(rows) * tokens)),
+        total,
+    )
+    rng = random.Random(cfg.seed)
+    log_rows: list[dict[str, Any]] = []
+    window: list[torch.Tensor] = []
+    loss_sum = torch.zeros((), device=device)
+    order: list[int] = []
+    done_rows = 0
+    t0 = time.perf_counter()
+    for k in range(1, total + 1):
+        group = []
+        while len(group) < cfg.grad_accum:
+            if not order:
+                order = list(range(len(rows)))
+                rng.shuffle(order)
+            group.append(rows[order.pop()])
+        loss = step(group)
+        done_rows += len(group)
+        loss_sum += loss
+        window.append(loss)
+        if k == 1 or k % cfg.logging_steps == 0:  # as the HF Trainer logs
+            row = {
+                "step": k,
+                "loss": float(torch.stack(window).mean()),
+                "grad_norm": None if step.last_grad_norm is None else float(step.last_grad_norm),
+                "learning_rate": step.lr,
+                "epoch": done_rows / len(rows),
+            }
+            row = {key: v for key, v in row.items() if _jsonable(v)}
+            window = []
+            log_rows.append(row)
+            with log_path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+            logger.info("step %d/%d loss %.4f lr %.2e", k, total, row["loss"], step.lr)
+    train_loss = float(loss_sum) / total
+    seconds = time.perf_counter() - t0
+    step.restore_attention()
+    return {
+        "model": model,
+        "steps": total,
+        "epochs": done_rows / len(rows),
+        "seconds": seconds,
+        "rows": log_rows,
+        "train_loss": train_loss,
+        "packing": {"rows": len(rows), "pack_tokens": tokens, "max_seqlen": rows[0].max_seqlen},
+    }
 
 
 def _save_model(model, tmp: Path, cfg: TrainConfig, source: str) -> str:
@@ -209,45 +363,39 @@ def train(
         for f, ex in zip(feats, examples, strict=True):
             f.update({k: ex.get(k) for k in cfg.extra_fields})
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    packed = cfg.packing and _can_pack(kind, cfg, trainer_cls, callbacks)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
-        log_cb = JsonlLogCallback(tmp / "train_log.jsonl")
-        trainer = trainer_cls(
-            model=model,
-            args=_training_args(cfg, tmp / "_trainer", on_gpu),
-            train_dataset=feats,
-            data_collator=StudentCollator(tok, kind, model, 8 if on_gpu else None),
-            processing_class=tok,
-            callbacks=[log_cb, *(callbacks or [])],
-        )
-        if isinstance(trainer, StudentTrainer):
-            trainer.extra_fields = cfg.extra_fields
         logger.info("training %s (%s) on %d examples -> %s", source, kind, len(feats), out_dir)
-        t0 = time.perf_counter()
-        result = trainer.train()
-        seconds = time.perf_counter() - t0
-        shutil.rmtree(tmp / "_trainer", ignore_errors=True)
-        saved = _save_model(trainer.model, tmp, cfg, source)
+        if packed:
+            run = _train_packed(
+                model, feats, cfg, tmp / "train_log.jsonl", tok.pad_token_id, on_gpu
+            )
+        else:
+            run = _train_hf(model, tok, kind, feats, cfg, tmp, on_gpu, trainer_cls, callbacks)
+        seconds, epochs_done, rows = run["seconds"], run["epochs"], run["rows"]
+        saved = _save_model(run["model"], tmp, cfg, source)
         tok.padding_side = padding_side
         tok.save_pretrained(tmp)
-        state = trainer.state
         n_tokens = sum(sum(1 for x in f["labels"] if x != -100) for f in feats)
-        epochs_done = float(state.epoch or 0.0)
+        n_all = sum(len(f["input_ids"]) for f in feats)
         summary = {
             "out_dir": str(out_dir),
             "kind": kind,
             "saved": saved,
-            "steps": state.global_step,
+            "steps": run["steps"],
             "epochs": epochs_done,
             "seconds": round(seconds, 3),
-            "first_loss": log_cb.rows[0]["loss"] if log_cb.rows else None,
-            "last_loss": log_cb.rows[-1]["loss"] if log_cb.rows else None,
-            "train_loss": result.training_loss,
-            "steps_per_s": state.global_step / seconds,
+            "first_loss": rows[0]["loss"] if rows else None,
+            "last_loss": rows[-1]["loss"] if rows else None,
+            "train_loss": run["train_loss"],
+            "steps_per_s": run["steps"] / seconds,
             "examples_per_s": len(feats) * epochs_done / seconds,
             "target_tokens_per_s": n_tokens * epochs_done / seconds,
+            "tokens_per_s": n_all * epochs_done / seconds,  # prompt + target, no padding
             "trainable_params": trainable,
             "device": "cuda" if on_gpu else "cpu",
+            **({"packing": run["packing"]} if packed else {}),
             **stats,
         }
         write_json(

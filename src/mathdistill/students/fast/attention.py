@@ -18,6 +18,7 @@ so HF never builds a [T, T] mask for packed training.
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 
 import torch
@@ -34,7 +35,7 @@ try:  # present (CPU builds included) in torch >= 2.9
     from torch.nn.attention.varlen import varlen_attn as _varlen_attn
 
     _VARLEN_PARAMS = frozenset(inspect.signature(_varlen_attn).parameters)
-except Exception:  # pragma: no cover - older torch
+except (ImportError, AttributeError):  # pragma: no cover - torch < 2.9
     _varlen_attn = None
     _VARLEN_PARAMS = frozenset()
 
@@ -90,7 +91,7 @@ def _segment_sdpa(q, k, v, cu, scale: float):
     bounds = cu.tolist()
     outs = [
         F.scaled_dot_product_attention(q[:, a:b], k[:, a:b], v[:, a:b], is_causal=True, scale=scale)
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        for a, b in itertools.pairwise(bounds)
         if b > a
     ]
     return torch.cat(outs, dim=1).transpose(0, 1)

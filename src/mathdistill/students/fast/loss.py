@@ -90,7 +90,7 @@ def chunked_cross_entropy(
     targets: torch.Tensor,
     *,
     chunk: int = 4096,
-    denom: int | float | None = None,
+    denom: float | None = None,
     compile: bool = False,
 ) -> torch.Tensor:
     """sum over targets != -100 of CE(hidden @ weight.T, target) / denom (default: their count).
