@@ -13,6 +13,9 @@ batch has little padding (causal: left padding), and results come back in input 
 Sampling is seeded per batch, so a run is reproducible. Stop strings are passed to HF
 generate (it stops early) and the text is cut before the first stop string afterwards.
 backend="vllm" uses vLLM's offline API (causal models given by path; vllm must be installed).
+backend="fast" uses mathdistill.students.fast (static slot KV cache, CUDA-graph decode,
+continuous refill of finished rows, prefix sharing of the K samples; greedy outputs equal
+"hf"'s); "auto" (the default) is "fast" when CUDA is available and "hf" otherwise.
 
 `prefixes` (one per prompt, or None) forces the start of each output, e.g. SIKeD's strategy
 tag: `generate(path, prompts, cfg, prefixes=["[pot]:"] * len(prompts))`. Seq2seq: the prefix
@@ -39,6 +42,9 @@ from .loading import load, model_kind
 logger = logging.getLogger(__name__)
 
 
+BACKENDS = ("auto", "hf", "fast", "vllm")
+
+
 @dataclass
 class GenerationConfig(ConfigMixin):
     """Decoding settings; greedy by default (FDD/ETD/Tailored evaluation)."""
@@ -53,7 +59,7 @@ class GenerationConfig(ConfigMixin):
     top_k: int = 0  # 0 = off (as vLLM's -1); HF's default of 50 is not applied
     stop: list[str] = field(default_factory=list)
     seed: int = 0
-    backend: str = "hf"  # "hf" | "vllm"
+    backend: str = "auto"  # "auto" (fast on CUDA, hf on CPU) | "hf" | "fast" | "vllm"
     dtype: str = "auto"  # bf16 on a GPU, fp32 on CPU
     max_input_len: int | None = None  # keep the last N prompt tokens (None: no limit)
     progress: bool = True
@@ -66,9 +72,9 @@ class GenerationConfig(ConfigMixin):
             )
         if self.min_new_tokens > self.max_new_tokens:
             raise ValueError("GenerationConfig: min_new_tokens > max_new_tokens")
-        if self.backend not in ("hf", "vllm"):
+        if self.backend not in BACKENDS:
             raise ValueError(
-                f"GenerationConfig.backend must be 'hf' or 'vllm', got {self.backend!r}"
+                f"GenerationConfig.backend must be one of {BACKENDS}, got {self.backend!r}"
             )
         if self.do_sample and self.temperature <= 0:
             raise ValueError("GenerationConfig: sampling needs temperature > 0")
@@ -163,6 +169,36 @@ def _generate_hf(loaded, prompts: Sequence[str], cfg: GenerationConfig,
     return results
 
 
+@torch.inference_mode()
+def _generate_fast(loaded, prompts: Sequence[str], cfg: GenerationConfig,
+                   prefixes: Sequence[str | None] | None = None) -> list[list[str]]:
+    """As _generate_hf (same encoding, prefixes, stop handling), decoded by fast.generate_ids."""
+    from .fast.causal import generate_ids  # dispatches seq2seq models to fast/seq2seq.py
+
+    model, tok, kind = loaded
+    if cuda_available() and model.device.type != "cuda":
+        model = model.to("cuda")
+    ids = _encode(tok, prompts, kind, cfg.max_input_len)
+    pre = [list(p) for p in _prefix_ids(tok, prefixes, len(ids))]
+    stop_fn = None
+    if cfg.stop and kind == "causal":  # end rows early once a stop string is in their text
+        def stop_fn(row: list[int]) -> bool:
+            text = tok.decode(row, skip_special_tokens=True)
+            return any(s and s in text for s in cfg.stop)
+    extra = {"stop_fn": stop_fn} if stop_fn is not None else {}
+    outs = generate_ids(
+        model, ids, max_new_tokens=cfg.max_new_tokens, min_new_tokens=cfg.min_new_tokens,
+        do_sample=cfg.do_sample, temperature=cfg.temperature, top_p=cfg.top_p, top_k=cfg.top_k,
+        num_samples=cfg.num_samples,
+        eos_token_id=model.generation_config.eos_token_id or tok.eos_token_id,
+        pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else 0,
+        batch_size=cfg.batch_size, seed=cfg.seed, prefixes=pre if prefixes is not None else None,
+        progress=cfg.progress, **extra,
+    )
+    return [[truncate_at_stop(t, cfg.stop) for t in tok.batch_decode(rows, skip_special_tokens=True)]
+            for rows in outs]
+
+
 def _generate_vllm(model_path, prompts: Sequence[str], cfg: GenerationConfig,
                    prefixes: Sequence[str | None] | None = None) -> list[list[str]]:
     try:
@@ -225,4 +261,9 @@ def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None,
     if cfg.backend == "vllm":
         return _generate_vllm(model, prompts, cfg, prefixes)
     loaded = model if isinstance(model, tuple) else load(model, dtype=cfg.dtype)
+    backend = cfg.backend
+    if backend == "auto":
+        backend = "fast" if cuda_available() else "hf"
+    if backend == "fast":
+        return _generate_fast(loaded, prompts, cfg, prefixes)
     return _generate_hf(loaded, prompts, cfg, prefixes)

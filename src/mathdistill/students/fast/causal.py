@@ -211,7 +211,7 @@ def generate_ids(model, prompts: list[list[int]], *, max_new_tokens: int,
         outs = []
         for ids in rows[i]:
             cut = next((j for j, t in enumerate(ids) if t in eos), len(ids))
-            outs.append(ids[:cut])
+            outs.append(pre[i] + ids[:cut])  # the forced prefix starts each output
         results.append([list(outs[0]) for _ in range(num_samples)] if greedy else outs)
     return results
 
