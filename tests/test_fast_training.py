@@ -6,6 +6,7 @@ equals plain cross entropy, and train(packing=True) writes the usual checkpoint.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -65,7 +66,7 @@ def test_pack_covers_every_example_once_with_fixed_shapes():
         assert r.cu_seqlens.dtype == torch.int32 and int(r.cu_seqlens[-1]) == 64
         assert r.max_seqlen == rows[0].max_seqlen >= 30
         cu = r.cu_seqlens.tolist()
-        for s, (a, b) in enumerate(zip(cu[:-1], cu[1:], strict=True)):
+        for s, (a, b) in enumerate(itertools.pairwise(cu)):
             assert 0 < b - a <= r.max_seqlen
             assert r.position_ids[0, a:b].tolist() == list(range(b - a))
             if s < r.n_samples:

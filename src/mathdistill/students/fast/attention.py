@@ -47,12 +47,11 @@ def varlen_available() -> bool:
 
 
 def _target_dtype(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.dtype | None:
-    """bf16/fp16 dtype for the flash kernel, or None when the inputs are plain fp32 (no autocast).
+    """bf16/fp16 dtype for the flash kernel, or None when q/k/v are all fp32 (no autocast).
 
-    Under autocast, q/k come out of the rotary embedding in fp32 (cos/sin follow the fp32
-    residual stream) while v is bf16: all three go to the autocast dtype."""
-    if q.device.type == "cuda" and torch.is_autocast_enabled("cuda"):
-        return torch.get_autocast_dtype("cuda")
+    Under bf16 autocast v is bf16 (a linear's output) while q/k may be fp32 (the rotary
+    embedding multiplies by cos/sin of the fp32 residual stream's dtype): all go to v's dtype.
+    (No torch.is_autocast_enabled() query, to keep compiled layers free of graph breaks.)"""
     for t in (v, q, k):
         if t.dtype in _HALF:
             return t.dtype
@@ -169,9 +168,18 @@ def use_varlen(model) -> str:
     register()
     hf = model.get_base_model() if hasattr(model, "get_base_model") else model
     previous = hf.config._attn_implementation
-    if previous != NAME:
-        hf.set_attn_implementation(NAME)
+    set_attention(model, NAME)
     return previous
+
+
+def set_attention(model, name: str) -> None:
+    """model.set_attn_implementation(name), or set the config where transformers declines."""
+    hf = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if hf.config._attn_implementation != name:
+        hf.set_attn_implementation(name)
+    if hf.config._attn_implementation != name:  # a model transformers will not switch
+        logger.warning("set_attn_implementation(%r) declined; setting the config", name)
+        hf.config._attn_implementation = name
 
 
 register()

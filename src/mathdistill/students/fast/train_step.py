@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .attention import use_varlen
+from .attention import set_attention, use_varlen
 from .loss import chunked_cross_entropy
 from .packing import IGNORE, PackedBatch
 
@@ -58,6 +58,15 @@ def _plain_lm_head(model) -> nn.Linear | None:
     if type(head) is not nn.Linear or head.bias is not None:  # e.g. a LoRA-wrapped head
         return None
     return head
+
+
+def _raise_recompile_limit(n: int) -> None:
+    """Layers share one compiled forward; make sure 24+ layers (and one dynamic-shape recompile
+    for cu_seqlens) never hit dynamo's recompile limit (8 by default) and fall back to eager."""
+    cfg = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit"):
+        if hasattr(cfg, name) and getattr(cfg, name) < n:
+            setattr(cfg, name, n)
 
 
 class FastTrainStep:
@@ -110,6 +119,7 @@ class FastTrainStep:
         self.steps = 0
         self.last_grad_norm: torch.Tensor | None = None
         if self.compile:
+            _raise_recompile_limit(64)
             layers = getattr(self.body, "layers", None)
             if layers is None:
                 raise ValueError("compile=True: the decoder has no .layers to compile")
@@ -184,4 +194,4 @@ class FastTrainStep:
 
     def restore_attention(self) -> None:
         """Put back the attention implementation the model had (e.g. before saving)."""
-        _hf_model(self.model).set_attn_implementation(self.previous_attn)
+        set_attention(self.model, self.previous_attn)
