@@ -186,8 +186,7 @@ def generate_ids(model, prompts: list[list[int]], *, max_new_tokens: int,
     longest = max(len(x) for x in full)
     length = -(-(longest + max_new_tokens) // 64) * 64  # round up: aligned SDPA masks
     dev = model.device
-    if cuda_graphs is None:
-        cuda_graphs = dev.type == "cuda"
+    cuda_graphs = dev.type == "cuda" and (cuda_graphs is None or bool(cuda_graphs))
     generator = None
     if not greedy:
         if dev.type == "cuda":  # the default CUDA generator advances inside CUDA graphs

@@ -17,10 +17,13 @@ Random numbers drawn with the default CUDA generator advance correctly on every 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+
+logger = logging.getLogger(__name__)
 
 
 class GraphStep:
@@ -66,8 +69,14 @@ class GraphStep:
             return out
         torch.cuda.synchronize()
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool):
-            self._out = self.fn()
+        try:
+            with torch.cuda.graph(graph, pool=self.pool):
+                self._out = self.fn()
+        except RuntimeError as e:  # an op that cannot be captured: stay eager (nothing ran)
+            logger.warning("GraphStep: CUDA graph capture failed, running eagerly: %s", e)
+            self.enabled, self._out = False, None
+            torch.cuda.synchronize()
+            return self.fn()
         self.graph = graph
         graph.replay()  # capture records without running: this call's step runs now
         return self._out
