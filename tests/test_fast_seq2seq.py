@@ -138,3 +138,29 @@ def test_rejects_bad_arguments(t5):
         fast(model, tok, prompts, 4, min_new_tokens=5)
     with pytest.raises(ValueError, match="cuda_graphs"):
         fast(model, tok, prompts, 4, cuda_graphs=True)
+
+
+def test_stop_fn_ends_rows_at_a_host_check(t5):
+    model, tok, prompts = t5
+    greedy = [o[0] for o in fast(model, tok, prompts, 12, batch_size=4)]
+    x = greedy[0][5]
+
+    def expected(g):  # cut at the first host check (every 4 steps) that sees x
+        if x not in g:
+            return g
+        return g[: min(len(g), -(-(g.index(x) + 1) // 4) * 4)]
+
+    got = fast(model, tok, prompts, 12, batch_size=4, sync_every=4, stop_fn=lambda ids: x in ids)
+    assert [o[0] for o in got] == [expected(g) for g in greedy]
+    assert len(got[0][0]) == 8
+
+
+def test_chunked_static_cache_reads(t5, monkeypatch):
+    """The CUDA-graph schedule (cache read in chunks, stale entries from earlier batches of the
+    same shape masked out) gives the same outputs; here run eagerly with 8-position chunks."""
+    model, tok, prompts = t5
+    ref = fast(model, tok, prompts, 12, batch_size=2)
+    monkeypatch.setattr(seq2seq, "EAGER_KV_CHUNK", 8)
+    same_shape = [prompts[0], prompts[1], prompts[3], prompts[4]]  # two batches, one shape
+    assert fast(model, tok, same_shape, 12, batch_size=2) == [ref[i] for i in (0, 1, 3, 4)]
+    assert fast(model, tok, prompts, 12, batch_size=2) == ref

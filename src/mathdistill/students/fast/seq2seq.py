@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -43,6 +44,7 @@ from .sampling import sample
 
 CHECK_EVERY = 16  # decode steps between host checks of the finished flags (CUDA graphs)
 KV_CHUNK = 64  # self-attention reads a multiple of this many cache positions (CUDA graphs)
+EAGER_KV_CHUNK = 1  # eager: exactly the positions so far (as HF's dynamic cache)
 ENC_PAD = 16  # encoder inputs padded to a multiple of this (fewer graph shapes)
 
 
@@ -315,12 +317,21 @@ def generate_ids_seq2seq(model, prompts: list[list[int]], *, max_new_tokens: int
                          num_samples: int = 1, eos_token_id: int | list[int] | None = None,
                          pad_token_id: int = 0, batch_size: int = 256, seed: int = 0,
                          prefixes: list[list[int]] | None = None,
-                         cuda_graphs: bool | None = None,
-                         progress: bool = False) -> list[list[list[int]]]:
+                         cuda_graphs: bool | None = None, progress: bool = False,
+                         sync_every: int = CHECK_EVERY,
+                         stop_fn: Callable[[list[int]], bool] | None = None,
+                         ) -> list[list[list[int]]]:
     """out[i][k]: prefix + new token ids of output k for prompts[i], cut before the first EOS
-    (EOS after the prefix only). Greedy with num_samples > 1: one decode, K copies."""
-    if max_new_tokens < 1 or num_samples < 1 or batch_size < 1:
-        raise ValueError("generate_ids_seq2seq: max_new_tokens, num_samples, batch_size >= 1")
+    (EOS after the prefix only). Greedy with num_samples > 1: one decode, K copies.
+
+    As fast.causal.generate_ids: `stop_fn(ids)` (prefix + tokens so far), checked on the host
+    every `sync_every` steps, ends a row early once true (the caller cuts its text); the host
+    also ends a batch once all its rows are done every `sync_every` steps (CPU: every step).
+    """
+    if max_new_tokens < 1 or num_samples < 1 or batch_size < 1 or sync_every < 1:
+        raise ValueError(
+            "generate_ids_seq2seq: max_new_tokens, num_samples, batch_size, sync_every >= 1"
+        )
     if min_new_tokens > max_new_tokens:
         raise ValueError("generate_ids_seq2seq: min_new_tokens > max_new_tokens")
     if do_sample and temperature <= 0:
@@ -336,83 +347,117 @@ def generate_ids_seq2seq(model, prompts: list[list[int]], *, max_new_tokens: int
     pre = [list(map(int, p or [])) for p in prefixes] if prefixes is not None else \
         [[] for _ in prompts]
     t5 = _t5_parts(model)
-    was_training = model.training
-    model.eval()
-    try:
-        return _generate(model, t5, prompts, pre, max_new_tokens, min_new_tokens, do_sample,
-                         temperature, top_p, top_k, num_samples, eos_token_id, pad_token_id,
-                         batch_size, seed, cuda_graphs, progress)
-    finally:
-        model.train(was_training)
-
-
-def _generate(model, t5: _T5, prompts, pre, max_new_tokens, min_new_tokens, do_sample,
-              temperature, top_p, top_k, num_samples, eos_token_id, pad_token_id, batch_size,
-              seed, cuda_graphs, progress) -> list[list[list[int]]]:
     device = t5.lm_head.weight.device
-    dtype = t5.embed.weight.dtype
     graphs = device.type == "cuda" if cuda_graphs is None else bool(cuda_graphs)
     if graphs and device.type != "cuda":
         raise ValueError("generate_ids_seq2seq: cuda_graphs=True needs the model on CUDA")
     eos = _eos_list(model, eos_token_id)
-    start = _start_id(model, pad_token_id)
-    k = num_samples if do_sample else 1
-    per_batch = max(1, batch_size // k)
-    n_steps = max(map(len, pre)) + max_new_tokens
-    chunk = KV_CHUNK if graphs else 1
-    n_pos = _round_up(n_steps, chunk)
-    check_every = CHECK_EVERY if graphs else 1
+    run = _Run(
+        k=num_samples if do_sample else 1,
+        n_steps=max(map(len, pre)) + max_new_tokens,
+        min_new=min_new_tokens, max_new=max_new_tokens, pad=int(pad_token_id),
+        start=_start_id(model, pad_token_id), eos=eos, graphs=graphs, seed=seed,
+        sync_every=sync_every, stop_fn=stop_fn,
+    )
     dec = _Decode(
         temperature=float(temperature) if do_sample else 0.0,
         top_p=float(top_p), top_k=int(top_k),
         eos=torch.tensor(eos or [-1], dtype=torch.long, device=device),
         pad=int(pad_token_id), ban_eos=bool(eos) and min_new_tokens > 0,
     )
-    bias = _bias_table(t5, n_pos, dtype, device)
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    per_batch = max(1, batch_size // run.k)
     batches = [order[i : i + per_batch] for i in range(0, len(order), per_batch)]
-    results: list[list[list[int]]] = [[] for _ in prompts]
-    pool = torch.cuda.graph_pool_handle() if graphs else None
-    st: _State | None = None
-    steps: dict[int, GraphStep] = {}
-    checked = False
-    bar = tqdm(total=len(prompts), desc="generate", unit="prompt", disable=not progress)
+    was_training = model.training
+    model.eval()
     # sampling seeds the global generators per batch: fork them so the caller's stay as they were
     rng = (torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
            if do_sample else contextlib.nullcontext())
-    with rng:
-        for b, idx in enumerate(batches):
-            enc_len = _round_up(max(len(prompts[i]) for i in idx), ENC_PAD)
-            if st is None or (st.P, st.S) != (len(idx), enc_len):
-                st, steps = None, {}  # free the previous shape's buffers and graphs first
-                st = _State(t5, len(idx), k, enc_len, n_pos, dtype, device)
-            st.out.zero_()
-            enc = _encode(model, t5, st, [prompts[i] for i in idx], pad_token_id, start,
-                          [pre[i] for i in idx], min_new_tokens, max_new_tokens)
-            if not checked:
-                _check_hf(model, t5, st, bias, dec, enc, len(prompts[idx[0]]))
-                checked = True
-            del enc
-            if do_sample:
-                torch.manual_seed(seed + b)  # reproducible per batch (CPU and CUDA generators)
-            for t in range(n_steps):
-                kv_len = min(n_pos, _round_up(t + 1, chunk))
-                if kv_len not in steps:
-                    steps[kv_len] = GraphStep(
-                        lambda s=st, kv=kv_len: _step(t5, s, bias, dec, kv),
-                        enabled=graphs, pool=pool,
-                    )
-                steps[kv_len]()
-                if (t + 1) % check_every == 0 and bool(st.done.all()):
-                    break
-            rows = st.out.tolist()
-            plens = st.plen.tolist()
-            his = st.hi.tolist()
-            eos_set = set(eos)
-            for j, i in enumerate(idx):
-                outs = [_cut(rows[r][: his[r]], plens[r], eos_set)
-                        for r in range(j * k, (j + 1) * k)]
-                results[i] = [list(o) for _ in range(num_samples // k) for o in outs]
-            bar.update(len(idx))
+    try:
+        with rng:
+            rows = _decode_batches(model, t5, run, dec, prompts, pre, batches, progress)
+    finally:
+        model.train(was_training)
+    return [[list(o) for _ in range(num_samples // run.k) for o in outs] for outs in rows]
+
+
+@dataclass
+class _Run:
+    """Host-side settings of one generate_ids_seq2seq call."""
+
+    k: int  # rows per prompt
+    n_steps: int  # longest prefix + max_new_tokens
+    min_new: int
+    max_new: int
+    pad: int
+    start: int
+    eos: list[int]
+    graphs: bool
+    seed: int
+    sync_every: int
+    stop_fn: Callable[[list[int]], bool] | None
+
+
+def _decode_batches(model, t5: _T5, run: _Run, dec: _Decode, prompts, pre, batches,
+                    progress: bool) -> list[list[list[int]]]:
+    device = t5.lm_head.weight.device
+    dtype = t5.embed.weight.dtype
+    chunk = KV_CHUNK if run.graphs else EAGER_KV_CHUNK
+    n_pos = _round_up(run.n_steps, chunk)
+    bias = _bias_table(t5, n_pos, dtype, device)
+    pool = torch.cuda.graph_pool_handle() if run.graphs else None
+    check_every = run.sync_every if run.graphs else 1
+    results: list[list[list[int]]] = [[] for _ in prompts]
+    st: _State | None = None
+    steps: dict[int, GraphStep] = {}
+    bar = tqdm(total=len(prompts), desc="generate", unit="prompt", disable=not progress)
+    for b, idx in enumerate(batches):
+        enc_len = _round_up(max(len(prompts[i]) for i in idx), ENC_PAD)
+        if st is None or (st.P, st.S) != (len(idx), enc_len):
+            st, steps = None, {}  # free the previous shape's buffers and graphs first
+            st = _State(t5, len(idx), run.k, enc_len, n_pos, dtype, device)
+        st.out.zero_()
+        enc = _encode(model, t5, st, [prompts[i] for i in idx], run.pad, run.start,
+                      [pre[i] for i in idx], run.min_new, run.max_new)
+        if b == 0:
+            _check_hf(model, t5, st, bias, dec, enc, len(prompts[idx[0]]))
+        del enc
+        if dec.temperature > 0:
+            torch.manual_seed(run.seed + b)  # reproducible per batch (CPU and CUDA generators)
+        stopped: dict[int, int] = {}  # row -> length when stop_fn ended it
+        for t in range(run.n_steps):
+            kv_len = min(n_pos, _round_up(t + 1, chunk))
+            if kv_len not in steps:
+                steps[kv_len] = GraphStep(
+                    lambda s=st, kv=kv_len: _step(t5, s, bias, dec, kv),
+                    enabled=run.graphs, pool=pool,
+                )
+            steps[kv_len]()
+            if run.stop_fn is not None and (t + 1) % run.sync_every == 0:
+                _apply_stop(st, run.stop_fn, t + 1, stopped)
+            if (t + 1) % check_every == 0 and bool(st.done.all()):
+                break
+        rows = st.out.tolist()
+        ends = [min(h, stopped.get(r, h)) for r, h in enumerate(st.hi.tolist())]
+        plens = st.plen.tolist()
+        eos_set = set(run.eos)
+        for j, i in enumerate(idx):
+            results[i] = [_cut(rows[r][: ends[r]], plens[r], eos_set)
+                          for r in range(j * run.k, (j + 1) * run.k)]
+        bar.update(len(idx))
     bar.close()
     return results
+
+
+def _apply_stop(st: _State, stop_fn, n: int, stopped: dict[int, int]) -> None:
+    """Mark live rows whose first `n` tokens satisfy stop_fn as done (host side)."""
+    done = st.done.tolist()
+    live = [r for r in range(st.R) if not done[r]]
+    if not live:
+        return
+    idx = torch.tensor(live, dtype=torch.long, device=st.out.device)
+    outs = st.out.index_select(0, idx)[:, :n].tolist()
+    hit = [r for r, ids in zip(live, outs, strict=True) if stop_fn(ids)]
+    if hit:
+        st.done.index_fill_(0, torch.tensor(hit, dtype=torch.long, device=st.done.device), True)
+        stopped.update(dict.fromkeys(hit, n))
