@@ -104,6 +104,8 @@ def build(name: str, dtype, small: bool, device: str):
                 setattr(cfg, k, v)
         if name == "t5-large":
             cfg.num_key_value_heads = None
+        else:
+            cfg.bos_token_id = cfg.eos_token_id = 1
     cls = AutoModelForSeq2SeqLM if cfg.is_encoder_decoder else AutoModelForCausalLM
     torch.manual_seed(0)
     with torch.device(device):
@@ -120,7 +122,7 @@ def make_prompts(n: int, lo: int, hi: int, vocab: int, seed: int = 0) -> list[li
 
 
 def plain_generate(model, prompts, new, batch, pad=0, do_sample=False, temperature=1.0,
-                   num_samples=1):
+                   num_samples=1, min_new=None):
     """Plain HF generate; causal: left padding. Returns out[i][k] = new token ids."""
     enc_dec = model.config.is_encoder_decoder
     dev = model.device
@@ -134,7 +136,7 @@ def plain_generate(model, prompts, new, batch, pad=0, do_sample=False, temperatu
             sl = slice(0, len(p)) if enc_dec else slice(width - len(p), width)
             ids[j, sl] = torch.tensor(p)
             mask[j, sl] = 1
-        kw = {"max_new_tokens": new, "min_new_tokens": new, "do_sample": do_sample,
+        kw = {"max_new_tokens": new, "min_new_tokens": new if min_new is None else min_new, "do_sample": do_sample,
               "pad_token_id": pad, "num_return_sequences": num_samples}
         if do_sample:
             kw.update(temperature=temperature, top_p=1.0, top_k=0)
@@ -206,7 +208,7 @@ def bench_check(name, a, device):
                     norm.weight.data *= 8
                 prompts = make_prompts(n, 8, 24 if a.small else 120, model.config.vocab_size, 1)
                 torch.backends.cuda.matmul.allow_tf32 = False
-                ref = plain_generate(model, prompts, new, 16, do_sample=False)
+                ref = plain_generate(model, prompts, new, 16, do_sample=False, min_new=0)
                 for graphs in ([False, True] if device == "cuda" else [False]):
                     got = fast_generate(model, prompts, new, 16, graphs, min_new=0)
                     # plain generate pads after EOS; fast cuts at EOS: compare up to EOS
