@@ -164,3 +164,27 @@ def test_chunked_static_cache_reads(t5, monkeypatch):
     same_shape = [prompts[0], prompts[1], prompts[3], prompts[4]]  # two batches, one shape
     assert fast(model, tok, same_shape, 12, batch_size=2) == [ref[i] for i in (0, 1, 3, 4)]
     assert fast(model, tok, prompts, 12, batch_size=2) == ref
+
+
+def test_students_generate_fast_backend_matches_hf(t5):
+    """students.generate(backend="fast") reaches generate_ids_seq2seq for a T5 student and
+    gives the hf backend's texts (greedy, forced prefixes, stop strings)."""
+    from mathdistill.students import GenerationConfig as GenCfg
+    from mathdistill.students import generate
+
+    model, tok, _ = t5
+    texts = [f"Question: {i} + {2 * i} apples" for i in range(5)]
+    prefixes = ["[pot]:", None, "[pot]:", "", "[cot]:"]
+    outs = {}
+    for backend in ("hf", "fast"):
+        cfg = GenCfg(max_new_tokens=10, batch_size=2, num_samples=2, backend=backend,
+                     progress=False)
+        outs[backend] = generate((model, tok, "seq2seq"), texts, cfg, prefixes=prefixes)
+    assert outs["fast"] == outs["hf"]
+    assert outs["fast"][0][0].startswith("[pot]:") and outs["fast"][0][1] == outs["fast"][0][0]
+    stop = outs["hf"][1][0][3:6]  # a stop string that occurs in an output
+    got = [generate((model, tok, "seq2seq"), texts,
+                    GenCfg(max_new_tokens=10, batch_size=2, stop=[stop], backend=backend,
+                           progress=False))
+           for backend in ("hf", "fast")]
+    assert got[1] == got[0] and stop not in got[0][1][0]
