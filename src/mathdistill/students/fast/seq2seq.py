@@ -18,9 +18,12 @@ How it is fast:
 - the decoder step is written against the T5 modules' weights (q/k/v/o, layer norms, feed
   forward), with its own static self-attention cache and a precomputed relative-position
   bias table, so no HF cache object, mask builder or host sync is inside the graph;
-- per-step state (finished flags, per-row forced prefix tokens, min/max lengths, output
-  buffer) lives on the device; the host looks at the finished flags every `CHECK_EVERY` steps
-  and ends the batch as soon as all its rows are done;
+- forced prefixes are decoded as steps whose token is overridden per row (prefixes are a
+  few tokens; rows of one batch may have different prefixes, one graph serves all steps);
+- per-step state (finished flags, forced tokens, min/max lengths, output buffer) lives on the
+  device; the host looks at the finished flags every `sync_every` steps (default
+  CHECK_EVERY; optional `stop_fn` on the rows' ids then too) and ends the batch as soon as
+  all its rows are done;
 - self-attention reads only the first `kv_len` cache positions, a multiple of KV_CHUNK (one
   graph per chunk count) instead of the whole static cache.
 On CPU (or cuda_graphs=False) the same step runs eagerly. The first batch of each call checks
