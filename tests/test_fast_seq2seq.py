@@ -188,3 +188,30 @@ def test_students_generate_fast_backend_matches_hf(t5):
                            progress=False))
            for backend in ("hf", "fast")]
     assert got[1] == got[0] and stop not in got[0][1][0]
+
+
+@pytest.mark.parametrize(("ff", "tied"), [("relu", True), ("gated-gelu", False)])
+def test_t5_variants(ff, tied):
+    """T5 v1.0 (ReLU, decoder output scaled by d_model**-0.5) and v1.1 / Flan-T5 (gated GELU,
+    untied: not scaled), with more encoder than decoder layers."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    cfg = T5Config(vocab_size=300, d_model=64, d_kv=16, d_ff=128, num_layers=3,
+                   num_decoder_layers=2, num_heads=4, feed_forward_proj=ff,
+                   tie_word_embeddings=tied, dropout_rate=0.0, decoder_start_token_id=0,
+                   pad_token_id=0, eos_token_id=1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = T5ForConditionalGeneration(cfg).eval()
+        prompts = [torch.randint(2, 300, (n,)).tolist() + [1] for n in (5, 17, 40, 9)]
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 2 and "shared" not in name:
+                p.mul_(4.0)
+    gen = GenerationConfig(max_new_tokens=10, do_sample=False, eos_token_id=1, pad_token_id=0,
+                           decoder_start_token_id=0)
+    ref = [model.generate(torch.tensor([p]), generation_config=gen)[0, 1:].tolist()
+           for p in prompts]
+    ref = [r[: r.index(1)] if 1 in r else r for r in ref]
+    assert [o[0] for o in generate_ids_seq2seq(model, prompts, max_new_tokens=10,
+                                                batch_size=2)] == ref
