@@ -200,19 +200,16 @@ def _train_hf(model, tok, kind, feats, cfg, tmp: Path, on_gpu, trainer_cls, call
 
 
 def _can_pack(kind: str, cfg: TrainConfig, trainer_cls, callbacks) -> bool:
-    why = (
-        "a seq2seq student"
-        if kind != "causal"
-        else "a custom trainer_cls"
-        if trainer_cls is not StudentTrainer
-        else "extra_fields"
-        if cfg.extra_fields
-        else "Trainer callbacks"
-        if callbacks
-        else ""
-    )
+    """Packing needs a causal student and the standard loss; else warn and use the Trainer."""
+    reasons = {
+        "a seq2seq student": kind != "causal",
+        "a custom trainer_cls": trainer_cls is not StudentTrainer,
+        "extra_fields": bool(cfg.extra_fields),
+        "Trainer callbacks": bool(callbacks),
+    }
+    why = [name for name, hit in reasons.items() if hit]
     if why:
-        logger.warning("packing is off: %s needs the HF Trainer path", why)
+        logger.warning("packing is off (%s: HF Trainer path)", ", ".join(why))
     return not why
 
 
