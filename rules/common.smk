@@ -241,6 +241,61 @@ def methods_of(*types, exclude=False):
     return [m for m in METHODS if (METHODS[m]["type"] in types) != exclude]
 
 
+# ---- round-0 reuse (rules/reuse.smk): methods.<name>.round0_from
+# type -> the type of method whose round 0 it is: SIKeD's round 0 is the Combined baseline,
+# FDD's is PoT distillation (a `single` method on the same strategy, e.g. potd)
+ROUND0_OF = {"siked": "combined", "fdd": "single"}
+
+
+def round0_from(m):
+    """The run (same seed) whose round-0 checkpoint the run `m` copies as its round 0, or
+    None. Raises a ValueError naming the config key when that run cannot be `m`'s round 0."""
+    src = METHODS[m].get("round0_from")
+    if not src:
+        return None
+    cfg, kind = METHODS[m], METHODS[m]["type"]
+    where = f"config: methods.{METHOD_BASE[m]}.round0_from: {src!r}"
+    if kind not in ROUND0_OF:
+        raise ValueError(f"{where}: only a {' or '.join(ROUND0_OF)} method can reuse round 0 "
+                         f"(this one is {kind})")
+    want = ROUND0_OF[kind]
+    if src not in config["methods"]:
+        raise ValueError(f"{where}: no method {src!r} (a {want} method is needed)")
+    runs = [r for r in METHODS if METHOD_BASE[r] == src and METHOD_SEED[r] == METHOD_SEED[m]]
+    if not runs:
+        raise ValueError(f"{where}: method {src} does not run with seed {METHOD_SEED[m]}")
+    base = METHODS[runs[0]]
+    wrong = []
+    if base["type"] != want:
+        wrong.append(f"type {base['type']}")
+    if set(base["strategies"]) != set(cfg["strategies"]):
+        wrong.append(f"strategies {base['strategies']} (this method: {cfg['strategies']})")
+    if kind == "siked" and (base.get("options") or {}).get("instruction") \
+            != (cfg.get("options") or {}).get("instruction"):
+        wrong.append("another options.instruction")
+    missing = sorted(set(method_students(m)) - set(method_students(runs[0])))
+    if missing:
+        wrong.append(f"no run of student(s) {missing}")
+    if wrong:
+        raise ValueError(f"{where}: needs a {want} method with the same strategies"
+                         f"{', instruction' if kind == 'siked' else ''} and students; "
+                         f"{src} has {'; '.join(wrong)}")
+    return runs[0]
+
+
+def same_round0_predictions(m):
+    """The reused run's round-0 predictions are this run's: same generation settings and
+    (rule predict, one strategy) eval strategy; predict_multi routes by the strategy tags."""
+    src = round0_from(m)
+    return all(student_generation(m, st) == student_generation(src, st)
+               for st in method_students(m)) and (
+        METHODS[m]["type"] == "siked" or eval_strategy(m) == eval_strategy(src))
+
+
+REUSE_ROUND0 = [m for m in METHODS if round0_from(m)]
+REUSE_PREDICTIONS = [m for m in REUSE_ROUND0 if same_round0_predictions(m)]
+
+
 def get_filtered(w):
     """The teacher's filtered rationales for every strategy of the method."""
     return [f"{R}/teacher/{TEACHER}/{s}/filtered.jsonl" for s in METHODS[w.method]["strategies"]]

@@ -3,55 +3,8 @@
 # strategy (siked_generate), which are scored, filtered and mixed with the teacher data
 # (siked_round: mixed.jsonl + mix_stats.json with alpha). Training is rule train: on-policy
 # rounds continue from the round r-1 checkpoint (`resume_from`, see get_base_model).
-# methods.<name>.round0_from: <a combined method> reuses that method's round-0 checkpoint
-# (same seed) as round 0 instead of training the same model again (rule siked_reuse_round0),
-# and its predictions when the generation settings match (siked_reuse_predictions).
+# methods.<name>.round0_from: <a combined method> copies that method's round 0 (rules/reuse.smk).
 # Input/param functions: rules/multi.smk.
-
-
-ruleorder: siked_reuse_round0 > train
-ruleorder: siked_reuse_predictions > predict_multi
-
-
-rule siked_reuse_round0:
-    wildcard_constraints:
-        method=only(REUSE_ROUND0),
-        round="0",
-    input:
-        checkpoint=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/checkpoint",
-        log_json=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/train_log.json",
-        src=stage_lib("siked"),
-    output:
-        checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
-        log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
-    params:
-        meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round),
-                        "reused_from": round0_from(w.method)},
-    log:
-        f"{R}/logs/siked_reuse_round0/{{method}}/{{student}}/round{{round}}.log",
-    conda:
-        "../envs/torch.yaml"  # stages.siked imports students.fsutil (torch)
-    threads: 1
-    script:
-        "../workflow/scripts/siked_reuse.py"
-
-
-rule siked_reuse_predictions:
-    wildcard_constraints:
-        method=only(REUSE_PREDICTIONS),
-        round="0",
-    input:
-        predictions=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/predictions/{w.dataset}.jsonl",
-        src=stage_lib("siked"),
-    output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
-    log:
-        f"{R}/logs/siked_reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
-    conda:
-        "../envs/torch.yaml"  # stages.siked imports students.fsutil (torch)
-    threads: 1
-    script:
-        "../workflow/scripts/siked_reuse.py"
 
 
 rule siked_generate:

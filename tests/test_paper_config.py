@@ -36,9 +36,9 @@ def test_paper_grid_dry_run(tmp_path, data_dir, path):
     print(f"\n{path.name}: {counts['total']} jobs, dry run {seconds:.1f} s")
     runs = _runs(cfg)
     # every run is evaluated on every eval set, and trained once per round (the train rule,
-    # Tailored Learning's own train rule, or SIKeD's reuse of the Combined round 0)
+    # Tailored Learning's own train rule, or a round0_from copy: SIKeD's of the Combined round 0)
     assert counts["evaluate"] == runs * len(cfg["eval_sets"])
-    trained = sum(counts.get(r, 0) for r in ("train", "tailored_train", "siked_reuse_round0"))
+    trained = sum(counts.get(r, 0) for r in ("train", "tailored_train", "reuse_round0"))
     assert trained == runs
     strategies = {s for m in cfg["methods"].values() for s in m["strategies"]}
     assert counts["teacher_generate"] == len(strategies)

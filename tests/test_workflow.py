@@ -96,6 +96,8 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
                             "tailored_train": r, "tailored_exam": r,
                             "tailored_feedback": r - 1}}.get(m["type"], {})
         own = {**own, **multi_counts(m, r, len(cfg["eval_sets"]))}
+        if m["type"] == "fdd" and m.get("round0_from"):  # (round 0's data is not built)
+            own = add_counts(own, {"fdd_round": -1, **reuse_counts("predict", len(cfg["eval_sets"]))})
         for rule, k in own.items():
             counts[rule] = counts.get(rule, 0) + n * k
     counts["teacher_generate"] = counts["filter_rationales"] = len(strategies)
@@ -105,16 +107,26 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
 
 def multi_counts(m: dict, r: int, e: int) -> dict[str, int]:
     """ETD / Combined / SIKeD runs (rules/predict.smk predict_multi, rules/siked.smk); a
-    round0_from SIKeD run copies the Combined run's round-0 checkpoint and predictions."""
+    round0_from SIKeD run copies the Combined run's round 0 (rules/reuse.smk)."""
     if m["type"] not in ("etd", "combined", "siked"):
         return {}
     own = {"predict": -r * e, "predict_multi": r * e}
     if m["type"] == "siked":
         own.update(build_round=-r, siked_round=r, siked_generate=r - 1)
-        if m.get("round0_from"):  # (same generation settings: predictions reused too)
-            own.update(train=-1, siked_reuse_round0=1, siked_reuse_predictions=e,
-                       predict_multi=(r - 1) * e)
+        if m.get("round0_from"):
+            own = add_counts(own, reuse_counts("predict_multi", e))
     return own
+
+
+def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
+
+
+def reuse_counts(predict_rule: str, e: int) -> dict[str, int]:
+    """A round0_from run (SIKeD, FDD) copies round 0's checkpoint and (same generation
+    settings) predictions: no round-0 train / predict jobs, one reuse job each instead
+    (changes to a run's counts)."""
+    return {"train": -1, "reuse_round0": 1, "reuse_predictions": e, predict_rule: -e}
 
 
 # ------------------------------------------------------------------ fast tests

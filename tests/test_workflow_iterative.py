@@ -1,6 +1,6 @@
 """FDD and Tailored Learning in the workflow: dry-run DAG (their rules, round r-1 -> round r
-dependencies, no generic build_round/train jobs for them), config checks, the stages'
-option parsing, and (slow) a tiny end-to-end run checking every round's files and
+dependencies, no generic build_round/train jobs for them, FDD's round 0 copied from potd
+by round0_from), config checks, the stages' option parsing, and (slow) a tiny end-to-end run checking every round's files and
 statistics, the tables, and which jobs an option change reruns.
 
 Runs in a temporary work copy (test_workflow.work_copy) with tests/configs/iterative.yaml.
@@ -59,16 +59,24 @@ def dry_run(tmp_path, data_dir, config: Path, *args: str) -> str:
 def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     out = dry_run(tmp_path, data_dir, CONFIG)
     counts = job_counts(out)
-    # 2 rounds each; FDD trains with rule train, Tailored with tailored_train (ruleorder)
+    # 2 rounds each; FDD trains with rule train, Tailored with tailored_train (ruleorder);
+    # FDD's round 0 is potd's (round0_from): copied, not trained or predicted again
     assert {k: counts.get(k, 0) for k in (
         "fdd_pool", "fdd_exam", "fdd_generate", "fdd_round", "train", "build_round",
         "tailored_exam", "tailored_feedback", "tailored_round", "tailored_train", "predict",
-        "evaluate")} == {
-        "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_round": 2, "train": 2,
-        "build_round": 0, "tailored_exam": 2, "tailored_feedback": 1, "tailored_round": 2,
-        "tailored_train": 2, "predict": 4, "evaluate": 4}
+        "evaluate", "reuse_round0", "reuse_predictions")} == {
+        "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_round": 1, "train": 2,
+        "build_round": 1, "tailored_exam": 2, "tailored_feedback": 1, "tailored_round": 2,
+        "tailored_train": 2, "predict": 4, "evaluate": 5, "reuse_round0": 1,
+        "reuse_predictions": 1}
     js = jobs(out)
     fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
+    potd = "results/potd/tiny-t5/round0"
+    assert {f"{potd}/checkpoint", f"{potd}/train_log.json"} <= set(
+        job(js, "reuse_round0", f"{fdd}/round0/checkpoint")["input"])
+    assert f"{potd}/predictions/synthetic.jsonl" in job(
+        js, "reuse_predictions", f"{fdd}/round0/predictions/synthetic.jsonl")["input"]
+    assert not [j for j in js if f"{fdd}/round0/mixed.jsonl" in j["output"]]
     # FDD round 1: the exam is the round-0 student's; S_1 retrains from the base model
     assert f"{fdd}/round0/checkpoint" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
     assert f"{fdd}/round1/pool.jsonl" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
@@ -77,8 +85,6 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     pot = "results/teacher/annotated/pot/filtered.jsonl"
     assert {pot, f"{fdd}/round1/programs.jsonl"} <= set(
         job(js, "fdd_round", f"{fdd}/round1/mixed.jsonl")["input"])
-    assert f"{fdd}/round1/programs.jsonl" not in job(
-        js, "fdd_round", f"{fdd}/round0/mixed.jsonl")["input"]
     gen = job(js, "fdd_generate", f"{fdd}/round1/programs.jsonl")
     assert {f"{fdd}/round1/generated.jsonl", f"{fdd}/round1/fdd_stats.json"} <= set(gen["output"])
     assert pot in gen["input"]  # dedup against D_0
@@ -118,10 +124,56 @@ def test_dry_run_options_init_and_accumulate(tmp_path, data_dir):
         job(js, "tailored_round", f"{tl}/round2/mixed.jsonl")["input"])
 
 
+def test_dry_run_fdd_round0_own_or_reused(tmp_path, data_dir):
+    """Without round0_from FDD trains and predicts its own round 0 (on D_0 only); with it,
+    each seed's run copies the potd run of its seed, and the predictions only while the
+    generation settings match."""
+    def own(cfg):
+        cfg["methods"]["fdd"].pop("round0_from")
+
+    js = jobs(dry_run(tmp_path / "own", data_dir, _config(tmp_path, own)))
+    fdd, pot = "results/fdd/tiny-t5", "results/teacher/annotated/pot/filtered.jsonl"
+    assert f"{fdd}/round0/mixed.jsonl" in job(js, "train", f"{fdd}/round0/checkpoint")["input"]
+    mixed0 = job(js, "fdd_round", f"{fdd}/round0/mixed.jsonl")["input"]
+    assert pot in mixed0 and f"{fdd}/round1/programs.jsonl" not in mixed0
+    job(js, "predict", f"{fdd}/round0/predictions/synthetic.jsonl")
+    assert not [j for j in js if j["rule"].startswith("reuse_")]
+
+    def seeds(cfg):
+        cfg["seeds"] = [0, 1]
+        cfg["methods"]["fdd"]["generation"] = {"max_new_tokens": 40}
+
+    js = jobs(dry_run(tmp_path / "seeds", data_dir, _config(tmp_path, seeds)))
+    for run, src in (("fdd", "potd"), ("fdd-s1", "potd-s1")):
+        reuse = job(js, "reuse_round0", f"results/{run}/tiny-t5/round0/checkpoint")
+        assert f"results/{src}/tiny-t5/round0/checkpoint" in reuse["input"]
+        # other generation settings: the copied student predicts again
+        job(js, "predict", f"results/{run}/tiny-t5/round0/predictions/synthetic.jsonl")
+    assert not [j for j in js if j["rule"] == "reuse_predictions"]
+
+
+def _two_strategies(cfg):
+    cfg["methods"]["fdd"].pop("round0_from")  # (else: round0_from's strategy check first)
+    cfg["methods"]["fdd"]["strategies"] = ["pot", "cot"]
+
+
+def _second_student(cfg):
+    cfg["students"]["tiny-t5b"] = cfg["students"]["tiny-t5"]
+    cfg["methods"]["potd"]["students"] = ["tiny-t5"]
+
+
 @pytest.mark.parametrize("change, message", [
+    (lambda c: c["methods"]["fdd"].update(round0_from="tailored"),
+     "methods.fdd.round0_from: 'tailored': needs a single method"),
+    (lambda c: c["methods"]["potd"].update(strategies=["cot"]), "methods.fdd.round0_from"),
+    (lambda c: c["methods"]["fdd"].update(round0_from="nosuch"), "methods.fdd.round0_from"),
+    (lambda c: c["methods"]["tailored"].update(round0_from="potd"),
+     "methods.tailored.round0_from"),
+    (lambda c: c["methods"]["fdd"].update(seeds=[0, 1]), "does not run with seed 1"),
+    (_second_student, "no run of student(s) ['tiny-t5b']"),
     (lambda c: c["methods"]["fdd"]["options"].update(pool_limt=3), "unknown ['pool_limt']"),
     (lambda c: c["methods"]["tailored"]["options"].update(rounds=3), "unknown ['rounds']"),
-    (lambda c: c["methods"]["fdd"].update(strategies=["pot", "cot"]), "learns one strategy"),
+    (_two_strategies, "learns one strategy"),
     (lambda c: c["methods"]["tailored"]["options"].update(init="best"), "base or previous"),
     (lambda c: c["methods"]["tailored"]["options"].update(positive_strategies=["l2n"]),
      "unknown ['l2n']"),
@@ -213,12 +265,21 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     snakemake(work, "--cores", "2", data_dir=data_dir)
     res = work / "results"
     fdd, tl = res / "fdd" / "tiny-t5", res / "tailored" / "tiny-t5"
-    for method, r in [("fdd", 0), ("fdd", 1), ("tailored", 0), ("tailored", 1)]:
+    for method, r in [("potd", 0), ("fdd", 0), ("fdd", 1), ("tailored", 0), ("tailored", 1)]:
         d = res / method / "tiny-t5" / f"round{r}"
-        assert (d / "checkpoint" / "config.json").is_file() and (d / "mixed.jsonl").is_file()
+        assert (d / "checkpoint" / "config.json").is_file()
+        assert (d / "mixed.jsonl").is_file() == ((method, r) != ("fdd", 0))  # fdd 0: copied
         assert (d / "predictions" / "synthetic.jsonl").is_file()
         assert read_json(d / "metrics" / "synthetic.json")["n"] == 16
         assert read_json(d / "train_log.json")["round"] == r
+
+    # ---- FDD round 0 = the potd run (round0_from): checkpoint and predictions copied
+    potd0, fdd0 = res / "potd" / "tiny-t5" / "round0", fdd / "round0"
+    log0 = read_json(fdd0 / "train_log.json")
+    assert (log0["reused_from"], log0["method"], log0["round"]) == ("potd", "fdd", 0)
+    assert log0["losses"] == read_json(potd0 / "train_log.json")["losses"]
+    for f in ("predictions/synthetic.jsonl", "checkpoint/config.json"):
+        assert (fdd0 / f).read_bytes() == (potd0 / f).read_bytes()
 
     # ---- FDD round 1: pool -> exam -> easy/hard -> generated (labelled) -> D_1
     pool = read_jsonl(fdd / "round1" / "pool.jsonl")
@@ -235,7 +296,8 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     assert all(isinstance(g["answer"], float) and "/fdd1-" in g["id"] for g in generated)
     assert {p["id"] for p in programs} == {g["id"] for g in generated}
     d0 = read_jsonl(res / "teacher" / "annotated" / "pot" / "filtered.jsonl")
-    mixed0, mixed1 = read_jsonl(fdd / "round0" / "mixed.jsonl"), read_jsonl(fdd / "round1" / "mixed.jsonl")
+    # S_0 (potd) trained on D_0; D_1 = D_0 ∪ G_1
+    mixed0, mixed1 = read_jsonl(potd0 / "mixed.jsonl"), read_jsonl(fdd / "round1" / "mixed.jsonl")
     assert len(mixed0) == len(d0) and len(mixed1) == len(d0) + len(programs)
 
     # ---- Tailored: exam (K samples), mistakes, feedback, triplet pools, reflection loss

@@ -64,8 +64,9 @@ def test_default_config_runs_every_multi_strategy_method(default_dag):
     assert {"etd", "combined", "siked"} <= set(types.values())
     multi = [m for m, t in types.items() if t in ("etd", "combined", "siked")]
     runs = sum(cfg["methods"][m].get("rounds", 1) for m in multi)
-    assert counts["predict_multi"] + counts.get("siked_reuse_predictions", 0) \
-        == runs * len(cfg["eval_sets"])
+    reused = [j for j in default_dag["jobs"]  # (round0_from; FDD's reuse is not multi)
+              if j["rule"] == "reuse_predictions" and j["wildcards"]["method"] in multi]
+    assert counts["predict_multi"] + len(reused) == runs * len(cfg["eval_sets"])
     siked = [m for m in multi if types[m] == "siked"]
     assert counts["siked_generate"] == sum(cfg["methods"][m]["rounds"] - 1 for m in siked)
     assert counts["siked_round"] == sum(cfg["methods"][m]["rounds"] for m in siked)
@@ -91,7 +92,7 @@ def test_default_dag_round_dependencies(default_dag):
             assert f"results/{m}/tiny-t5/round{r}/mixed.jsonl" in train["input"]
             assert (prev in train["input"]) == on  # on-policy: resume_from round r-1
         if c.get("round0_from"):  # round 0 = the Combined run's checkpoint, not retrained
-            reuse = find(jobs, "siked_reuse_round0", method=m, round=0)
+            reuse = find(jobs, "reuse_round0", method=m, round=0)
             assert f"results/{c['round0_from']}/tiny-t5/round0/checkpoint" in reuse["input"]
             assert not [j for j in jobs if j["rule"] == "train"
                         and j["wildcards"].get("method") == m and j["wildcards"]["round"] == "0"]

@@ -19,23 +19,20 @@ settings for the rest), the strategy tag forced as the output prefix
 scored sample is written (the filter runs in `build_round`, so its statistics are logged).
 `questions` (option) limits self-generation to a seeded sample of train questions.
 
-Round 0 of SIKeD is the Combined baseline; `reuse_checkpoint` / `reuse_file` copy a Combined
-run's round-0 checkpoint (hard links where possible) and predictions instead of repeating them.
+Round 0 of SIKeD is the Combined baseline (`round0_from`: copied from a Combined run by
+`mathdistill.stages.reuse`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
-import shutil
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-from mathdistill.io import read_json, read_records, write_json, write_jsonl
+from mathdistill.io import read_records, write_json, write_jsonl
 from mathdistill.records import Problem, Rationale
 
-__all__ = ["build_round", "reuse_checkpoint", "reuse_file", "sample_stats", "self_generate"]
+__all__ = ["build_round", "sample_stats", "self_generate"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,35 +111,3 @@ def build_round(cfg: Mapping, round: int, inputs: Mapping[str, Sequence[str]], o
     logger.info("siked round %d: %d examples, alpha %s", round, len(examples), stats["alpha"])
     return stats
 
-
-def _link_or_copy(src, dst):
-    try:
-        os.link(src, dst)
-    except OSError:  # another file system, or links not allowed
-        shutil.copy2(src, dst)
-
-
-def reuse_checkpoint(checkpoint, log_json, out_dir, log_out, *, meta: Mapping) -> dict:
-    """Copy a checkpoint dir (hard links) and its train log, the log's meta replaced.
-
-    Workflow bookkeeping files (Snakemake's `.snakemake_timestamp`) are not linked: touching
-    the copy's would touch the source's too, and make it look newer than its consumers."""
-    from mathdistill.students.fsutil import atomic_dir
-
-    with atomic_dir(out_dir) as tmp:
-        tmp.rmdir()
-        shutil.copytree(checkpoint, tmp, copy_function=_link_or_copy,
-                        ignore=shutil.ignore_patterns(".snakemake*"))
-    log = {**read_json(log_json), **dict(meta)}
-    write_json(log_out, log)
-    logger.info("reused %s as %s", checkpoint, out_dir)
-    return log
-
-
-def reuse_file(src, out) -> Path:
-    """Copy a file (predictions) atomically."""
-    from mathdistill.io import atomic_open
-
-    with open(src, "rb") as f, atomic_open(out, "wb") as g:
-        shutil.copyfileobj(f, g)
-    return Path(out)

@@ -1,10 +1,10 @@
-"""Rules siked_reuse_round0 / siked_reuse_predictions: round 0 = the Combined run's (copied)."""
+"""Rules reuse_round0 / reuse_predictions: round 0 = the `round0_from` run's (copied)."""
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
-from mathdistill.stages.siked import reuse_checkpoint, reuse_file
+from mathdistill.stages.reuse import reuse_checkpoint, reuse_file
 
 with log_to(snakemake.log[0]):
-    if snakemake.rule == "siked_reuse_round0":
+    if snakemake.rule == "reuse_round0":
         reuse_checkpoint(snakemake.input.checkpoint, snakemake.input.log_json,
                          snakemake.output.checkpoint, snakemake.output.log_json,
                          meta=snakemake.params.meta)

@@ -1,0 +1,52 @@
+# Round-0 reuse: methods.<name>.round0_from names the run whose round 0 this method's round
+# 0 is (SIKeD: a combined method; FDD: a single method on the same strategy, e.g. potd). Its
+# round-0 checkpoint (same seed) is copied instead of training the same model again (rule
+# reuse_round0), and its predictions when the generation settings and eval strategy match
+# (reuse_predictions). The method's own `train` overrides then apply to rounds >= 1 only.
+# Functions (round0_from, REUSE_ROUND0, REUSE_PREDICTIONS): rules/common.smk.
+
+
+ruleorder: reuse_round0 > train
+ruleorder: reuse_predictions > predict_multi
+ruleorder: reuse_predictions > predict
+
+
+rule reuse_round0:
+    wildcard_constraints:
+        method=only(REUSE_ROUND0),
+        round="0",
+    input:
+        checkpoint=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/checkpoint",
+        log_json=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/train_log.json",
+        src=stage_lib("reuse"),
+    output:
+        checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
+        log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
+    params:
+        meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round),
+                        "reused_from": round0_from(w.method)},
+    log:
+        f"{R}/logs/reuse_round0/{{method}}/{{student}}/round{{round}}.log",
+    conda:
+        "../envs/torch.yaml"  # stages.reuse imports students.fsutil (torch)
+    threads: 1
+    script:
+        "../workflow/scripts/reuse_round0.py"
+
+
+rule reuse_predictions:
+    wildcard_constraints:
+        method=only(REUSE_PREDICTIONS),
+        round="0",
+    input:
+        predictions=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/predictions/{w.dataset}.jsonl",
+        src=stage_lib("reuse"),
+    output:
+        f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+    log:
+        f"{R}/logs/reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
+    conda:
+        "../envs/torch.yaml"  # stages.reuse imports students.fsutil (torch)
+    threads: 1
+    script:
+        "../workflow/scripts/reuse_round0.py"
