@@ -11,5 +11,21 @@ flops.py (MFU). `python bench/gpu.py` compares these with plain Hugging Face.
 """
 
 from .causal import generate_ids
+from .flops import H100_BF16_PEAK, attn_seq_len, mfu, train_flops_per_token
+from .loss import chunked_cross_entropy
+from .packing import PackedBatch, pack
+from .seq2seq import generate_ids_seq2seq
+from .train_step import FastTrainStep
 
-__all__ = ["generate_ids"]
+__all__ = [
+    "H100_BF16_PEAK",
+    "FastTrainStep",
+    "PackedBatch",
+    "attn_seq_len",
+    "chunked_cross_entropy",
+    "generate_ids",
+    "generate_ids_seq2seq",
+    "mfu",
+    "pack",
+    "train_flops_per_token",
+]
