@@ -357,7 +357,7 @@ def bench_train(name, a, device):
                 tps = fast_train(model, ex, steps, 2048 if small else a.pack_tokens, max_len,
                                  compile_=False if label == "fast-nocompile" else None)
             record(part="train", model=name, path=label, tok_per_s=round(tps),
-                   mfu=mfu(cfg, tps, max_len) if not label.startswith("lora") else None,
+                   mfu=mfu(cfg, tps, ex) if not label.startswith("lora") else None,
                    peak_gib=peak_gib())
             del model
         except Exception as e:  # noqa: BLE001
@@ -365,13 +365,20 @@ def bench_train(name, a, device):
             traceback.print_exc()
 
 
-def mfu(cfg, tokens_per_s, max_len):
-    try:
-        from mathdistill.students.fast.flops import train_flops_per_token
-    except ImportError:
-        return None
-    mean_len = (max_len // 4 + max_len) // 2  # train_examples draws lengths uniformly
-    return round(tokens_per_s * train_flops_per_token(cfg, mean_len) / PEAK * 100, 1)
+def mfu(cfg, tokens_per_s, examples):
+    """Model FLOPs utilisation in % (attention over each example's own length)."""
+    from mathdistill.students.fast.flops import (
+        attn_seq_len,
+        t5_train_flops_per_example,
+        train_flops_per_token,
+    )
+
+    if cfg.is_encoder_decoder:  # plain_train_seq2seq: first third -> encoder, rest -> decoder
+        lens = [len(x) for x, _ in examples]
+        fpt = sum(t5_train_flops_per_example(cfg, n // 3, n - n // 3) for n in lens) / sum(lens)
+    else:
+        fpt = train_flops_per_token(cfg, attn_seq_len(len(x) for x, _ in examples))
+    return round(tokens_per_s * fpt / PEAK * 100, 1)
 
 
 def plain_train_seq2seq(model, examples, steps, batch, lr=1e-5):
