@@ -68,6 +68,7 @@ SMALL = {  # --small: same families, toy sizes (CPU smoke runs of this script)
 }
 PEAK = 989e12
 PROFILE = False
+PACK_TOKENS = {"qwen2-0.5b": 32768, "smollm-1.7b": 8192}  # tokens per packed row (fits 80 GB)
 ROWS: list[dict] = []
 
 
@@ -209,6 +210,11 @@ def bench_check(name, a, device):
                 prompts = make_prompts(n, 8, 24 if a.small else 120, model.config.vocab_size, 1)
                 torch.backends.cuda.matmul.allow_tf32 = False
                 ref = plain_generate(model, prompts, new, 16, do_sample=False, min_new=0)
+                # baseline for bf16: plain HF against itself at another batch size
+                other = plain_generate(model, prompts, new, 64, do_sample=False, min_new=0)
+                same = sum(r[0] == o[0] for r, o in zip(ref, other))
+                record(part="check", model=name, dtype=str(dtype).split(".")[-1],
+                       decisive=decisive, path="plain-hf b16 vs b64", identical=f"{same}/{n}")
                 for graphs in ([False, True] if device == "cuda" else [False]):
                     got = fast_generate(model, prompts, new, 16, graphs, min_new=0)
                     # plain generate pads after EOS; fast cuts at EOS: compare up to EOS
@@ -292,12 +298,12 @@ def plain_train(model, examples, steps, batch, lr=1e-5):
     return tokens / (time.perf_counter() - t0)
 
 
-def fast_train(model, examples, steps, tokens_per_batch, max_len, compile_=None):
+def fast_train(model, examples, steps, tokens_per_batch, loss_chunk=4096, compile_=None):
     from mathdistill.students.fast.packing import pack
     from mathdistill.students.fast.train_step import FastTrainStep
 
     batches = pack(examples, tokens_per_batch)
-    step_fn = FastTrainStep(model, lr=1e-5, compile=compile_)
+    step_fn = FastTrainStep(model, lr=1e-5, compile=compile_, loss_chunk=loss_chunk)
     if PROFILE and model.device.type == "cuda":
         profile(lambda i: step_fn(batches[i % len(batches)]))
     tokens, t0 = 0, None
@@ -332,7 +338,15 @@ def bench_train(name, a, device):
     max_len = 64 if small else 512
     n_ex = 64 if small else 4096
     steps = 3 if small else a.train_steps
-    for label in (["plain-loop", "fast", "fast-nocompile", "lora-plain", "lora-fast"]):
+    # fast paths: tokens per packed row (model's default from PACK_TOKENS) and loss chunk
+    grid = [tuple(map(int, g.split(":"))) for g in a.fast_grid.split(",")] if a.fast_grid else [
+        (PACK_TOKENS.get(name, 16384), 4096)]
+    if small:
+        grid = [(2048, 1024)]
+    runs = [(lab, None) for lab in a.train_paths.split(",") if not lab.startswith(("fast", "lora-f"))]
+    runs += [(lab, g) for lab in a.train_paths.split(",") if lab.startswith(("fast", "lora-f"))
+             for g in grid]
+    for label, knobs in runs:
         if name == "t5-large" and label != "plain-loop":
             continue  # packing is for causal students; T5 reports the plain loop only
         try:
@@ -354,14 +368,15 @@ def bench_train(name, a, device):
             elif label in ("plain-loop", "lora-plain"):
                 tps = plain_train(model, ex, steps, 16 if not small else 4)
             else:
-                tps = fast_train(model, ex, steps, 2048 if small else a.pack_tokens, max_len,
+                tps = fast_train(model, ex, steps, *knobs,
                                  compile_=False if label == "fast-nocompile" else None)
             record(part="train", model=name, path=label, tok_per_s=round(tps),
+                   pack_tokens=knobs and knobs[0], loss_chunk=knobs and knobs[1],
                    mfu=mfu(cfg, tps, ex) if not label.startswith("lora") else None,
                    peak_gib=peak_gib())
             del model
         except Exception as e:  # noqa: BLE001
-            record(part="train", model=name, path=label, error=repr(e)[:300])
+            record(part="train", model=name, path=label, knobs=knobs, error=repr(e)[:300])
             traceback.print_exc()
 
 
@@ -439,7 +454,9 @@ def main(argv=None):
     p.add_argument("--new-tokens", type=int, default=256)
     p.add_argument("--gen-prompts", type=int, default=256)
     p.add_argument("--train-steps", type=int, default=20)
-    p.add_argument("--pack-tokens", type=int, default=32768)
+    p.add_argument("--train-paths", default="plain-loop,fast,fast-nocompile,lora-plain,lora-fast")
+    p.add_argument("--fast-grid", default="",
+                   help="pack_tokens:loss_chunk,... for the fast paths (default: per model)")
     p.add_argument("--small", action="store_true", help="toy sizes (CPU smoke test)")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--profile", action="store_true", help="kernel table of the fast train step")
