@@ -22,6 +22,7 @@ Checkpoint, train_log.jsonl and summary.json look the same either way (summary: 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -135,6 +136,14 @@ def _jsonable(v) -> bool:
     return isinstance(v, (int, float, str, bool)) and not (isinstance(v, float) and math.isnan(v))
 
 
+def _checkpointing_arg(on: bool) -> dict:
+    """transformers >= 5.2x calls it activation_checkpointing, earlier gradient_checkpointing."""
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    key = "activation_checkpointing" if "activation_checkpointing" in names else \
+        "gradient_checkpointing"
+    return {key: on}
+
+
 def _training_args(cfg: TrainConfig, out: Path, on_gpu: bool) -> TrainingArguments:
     optim = (
         {}
@@ -155,7 +164,7 @@ def _training_args(cfg: TrainConfig, out: Path, on_gpu: bool) -> TrainingArgumen
         weight_decay=cfg.weight_decay,
         max_grad_norm=cfg.max_grad_norm,
         bf16=bf16_available() if cfg.bf16 is None else cfg.bf16,
-        activation_checkpointing=cfg.gradient_checkpointing,
+        **_checkpointing_arg(cfg.gradient_checkpointing),
         logging_strategy="steps",
         logging_steps=cfg.logging_steps,
         logging_first_step=True,
