@@ -24,12 +24,7 @@ TEXTS = [f"Question: {a} + {b}\nLet's think step by step\n{a} + {b} = {a + b}\n"
 LENGTHS = [3, 11, 6, 1, 14, 8, 5, 9]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def decisive(preset):

@@ -30,13 +30,7 @@ from mathdistill.students.fast.packing import IGNORE, first_fit_decreasing, pack
 from mathdistill.students.fast.train_step import FastTrainStep
 from mathdistill.students.lora import apply_lora
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def random_examples(n, lo=3, hi=20, seed=0, vocab=300, loss_from=2):

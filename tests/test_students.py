@@ -57,13 +57,7 @@ def toy_examples(n=40):
 TEXTS = [e["prompt"] + e["target"] for e in toy_examples()] + CODE
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The test machine's 2 cores are shared: one torch thread is faster than two here."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
