@@ -159,3 +159,29 @@ def test_generate_backend_fast_equals_hf():
     assert GenerationConfig().backend == "auto"
     with pytest.raises(ValueError, match="backend"):
         GenerationConfig(backend="fastest")
+
+
+def test_stop_fn_reaches_the_seq2seq_engine():
+    t5, _, _ = make_tiny("tiny-t5", TEXTS, seed=0, vocab_size=200)
+    prompts = prompts_for(t5, [4, 6])
+    out = generate_ids(t5, prompts, max_new_tokens=20, min_new_tokens=20, sync_every=2,
+                       stop_fn=lambda ids: len(ids) >= 5)
+    assert all(5 <= len(o[0]) <= 6 for o in out)
+
+
+def test_auto_falls_back_to_hf_when_the_fast_path_cannot(monkeypatch, caplog):
+    from mathdistill.students import generation
+
+    loaded = decisive("tiny-qwen2")
+    cfg = {"max_new_tokens": 6, "progress": False}
+    hf = generate(loaded, ["Question: 1 + 2\n"], GenerationConfig(backend="hf", **cfg))
+
+    def unsupported(*args, **kwargs):
+        raise NotImplementedError("softcapping")
+
+    monkeypatch.setattr(generation, "_auto_backend", lambda: "fast")  # as on a GPU
+    monkeypatch.setattr(generation, "_generate_fast", unsupported)
+    got = generate(loaded, ["Question: 1 + 2\n"], GenerationConfig(backend="auto", **cfg))
+    assert got == hf and "fast path unavailable" in caplog.text
+    with pytest.raises(NotImplementedError):  # an explicit "fast" does not fall back
+        generate(loaded, ["Question: 1 + 2\n"], GenerationConfig(backend="fast", **cfg))

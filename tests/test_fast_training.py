@@ -303,3 +303,13 @@ def test_flops_for_qwen2_0_5b():
     assert attn_seq_len([2, 2]) == 2 and attn_seq_len([1, 3]) == 2.5
     t5, _, _ = make_tiny("tiny-t5")
     assert t5_train_flops_per_example(t5.config, 10, 5) > 0
+
+
+def test_packing_leaves_multi_process_launches_to_the_trainer(monkeypatch):
+    from mathdistill.students import training
+
+    cfg = TrainConfig(packing=True)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert training._can_pack("causal", cfg, training.StudentTrainer, None)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # accelerate launch: DDP lives in the Trainer path
+    assert not training._can_pack("causal", cfg, training.StudentTrainer, None)

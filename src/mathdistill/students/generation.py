@@ -181,7 +181,7 @@ def _generate_fast(loaded, prompts: Sequence[str], cfg: GenerationConfig,
     ids = _encode(tok, prompts, kind, cfg.max_input_len)
     pre = [list(p) for p in _prefix_ids(tok, prefixes, len(ids))]
     stop_fn = None
-    if cfg.stop and kind == "causal":  # end rows early once a stop string is in their text
+    if cfg.stop:  # end rows early once a stop string is in their text
         def stop_fn(row: list[int]) -> bool:
             text = tok.decode(row, skip_special_tokens=True)
             return any(s and s in text for s in cfg.stop)
@@ -243,6 +243,11 @@ def _generate_vllm(model_path, prompts: Sequence[str], cfg: GenerationConfig,
             for pre, out in zip(forced, outputs, strict=True)]
 
 
+def _auto_backend() -> str:
+    """backend "auto": the fast path on a GPU, HF generate on CPU."""
+    return "fast" if cuda_available() else "hf"
+
+
 def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None,
              prefixes: Sequence[str | None] | None = None) -> list[list[str]]:
     """K = cfg.num_samples outputs for each prompt, in the prompts' order.
@@ -261,9 +266,13 @@ def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None,
     if cfg.backend == "vllm":
         return _generate_vllm(model, prompts, cfg, prefixes)
     loaded = model if isinstance(model, tuple) else load(model, dtype=cfg.dtype)
-    backend = cfg.backend
-    if backend == "auto":
-        backend = "fast" if cuda_available() else "hf"
+    backend = _auto_backend() if cfg.backend == "auto" else cfg.backend
+    if backend == "fast" and cfg.backend == "auto":
+        try:
+            return _generate_fast(loaded, prompts, cfg, prefixes)
+        except NotImplementedError as e:  # a model family the fast path does not cover
+            logger.warning("generate: fast path unavailable (%s); using HF generate", e)
+            return _generate_hf(loaded, prompts, cfg, prefixes)
     if backend == "fast":
         return _generate_fast(loaded, prompts, cfg, prefixes)
     return _generate_hf(loaded, prompts, cfg, prefixes)

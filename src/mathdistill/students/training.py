@@ -26,6 +26,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import random
 import shutil
 import time
@@ -37,6 +38,7 @@ from typing import Any
 import peft
 import torch
 import transformers
+from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from mathdistill.io import write_json
@@ -208,6 +210,12 @@ def _train_hf(model, tok, kind, feats, cfg, tmp: Path, on_gpu, trainer_cls, call
     }
 
 
+def _world_size() -> int:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def _can_pack(kind: str, cfg: TrainConfig, trainer_cls, callbacks) -> bool:
     """Packing needs a causal student and the standard loss; else warn and use the Trainer."""
     reasons = {
@@ -215,6 +223,7 @@ def _can_pack(kind: str, cfg: TrainConfig, trainer_cls, callbacks) -> bool:
         "a custom trainer_cls": trainer_cls is not StudentTrainer,
         "extra_fields": bool(cfg.extra_fields),
         "Trainer callbacks": bool(callbacks),
+        "a multi-process launch (no DDP in the packed path)": _world_size() > 1,
     }
     why = [name for name, hit in reasons.items() if hit]
     if why:
@@ -265,14 +274,35 @@ def _train_packed(model, feats, cfg: TrainConfig, log_path: Path, pad_id, on_gpu
         100 * (1 - sum(lengths) / (len(rows) * tokens)),
         total,
     )
+    t0 = time.perf_counter()
+    try:
+        loss_sum, log_rows = _packed_loop(step, rows, cfg, total, log_path)
+    finally:  # the caller's model object gets its own attention back, also after an error
+        step.restore_attention()
+    train_loss = float(loss_sum) / total
+    seconds = time.perf_counter() - t0
+    done_rows = total * cfg.grad_accum
+    return {
+        "model": model,
+        "steps": total,
+        "epochs": done_rows / len(rows),
+        "seconds": seconds,
+        "rows": log_rows,
+        "train_loss": train_loss,
+        "packing": {"rows": len(rows), "pack_tokens": tokens, "max_seqlen": rows[0].max_seqlen},
+    }
+
+
+def _packed_loop(step, rows, cfg: TrainConfig, total: int, log_path: Path):
+    """`total` optimizer steps over shuffled rows (grad_accum rows each), logged as the HF
+    Trainer logs (train_log.jsonl). Returns the summed step losses (a tensor) and the rows."""
     rng = random.Random(cfg.seed)
     log_rows: list[dict[str, Any]] = []
     window: list[torch.Tensor] = []
-    loss_sum = torch.zeros((), device=device)
+    loss_sum = torch.zeros((), device=step.device)
     order: list[int] = []
     done_rows = 0
-    t0 = time.perf_counter()
-    for k in range(1, total + 1):
+    for k in tqdm(range(1, total + 1), desc="train", unit="step", mininterval=5):
         group = []
         while len(group) < cfg.grad_accum:
             if not order:
@@ -297,18 +327,7 @@ def _train_packed(model, feats, cfg: TrainConfig, log_path: Path, pad_id, on_gpu
             with log_path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
             logger.info("step %d/%d loss %.4f lr %.2e", k, total, row["loss"], step.lr)
-    train_loss = float(loss_sum) / total
-    seconds = time.perf_counter() - t0
-    step.restore_attention()
-    return {
-        "model": model,
-        "steps": total,
-        "epochs": done_rows / len(rows),
-        "seconds": seconds,
-        "rows": log_rows,
-        "train_loss": train_loss,
-        "packing": {"rows": len(rows), "pack_tokens": tokens, "max_seqlen": rows[0].max_seqlen},
-    }
+    return loss_sum, log_rows
 
 
 def _save_model(model, tmp: Path, cfg: TrainConfig, source: str) -> str:

@@ -167,7 +167,7 @@ def generate_ids(model, prompts: list[list[int]], *, max_new_tokens: int,
             do_sample=do_sample, temperature=temperature, top_p=top_p, top_k=top_k,
             num_samples=num_samples, eos_token_id=eos_token_id, pad_token_id=pad_token_id,
             batch_size=batch_size, seed=seed, prefixes=prefixes, cuda_graphs=cuda_graphs,
-            progress=progress)
+            progress=progress, sync_every=sync_every, stop_fn=stop_fn)
     if max_new_tokens < 1 or num_samples < 1 or batch_size < 1:
         raise ValueError("generate_ids: max_new_tokens, num_samples, batch_size must be >= 1")
     if min_new_tokens > max_new_tokens:
@@ -188,15 +188,17 @@ def generate_ids(model, prompts: list[list[int]], *, max_new_tokens: int,
     dev = model.device
     cuda_graphs = dev.type == "cuda" and (cuda_graphs is None or bool(cuda_graphs))
     generator = None
-    if not greedy:
-        if dev.type == "cuda":  # the default CUDA generator advances inside CUDA graphs
-            torch.cuda.manual_seed(seed)
-        else:
-            generator = torch.Generator(device=dev).manual_seed(seed)
+    if not greedy and dev.type != "cuda":
+        generator = torch.Generator(device=dev).manual_seed(seed)
     was_training = model.training
     model.eval()
+    # CUDA: the default generator advances inside CUDA graphs; fork_rng leaves the caller's
+    # RNG state as it was. Samples depend on (seed, prompts, batch_size, sync_every).
+    forked = torch.random.fork_rng(devices=[dev] if dev.type == "cuda" and not greedy else [])
     try:
-        with torch.inference_mode(), fast_attention(model):
+        with forked, torch.inference_mode(), fast_attention(model):
+            if not greedy and dev.type == "cuda":
+                torch.cuda.manual_seed(seed)
             eng = _Engine(model, batch=batch, length=length, max_new=max_new_tokens,
                           min_new=min_new_tokens, temperature=0.0 if greedy else temperature,
                           top_p=top_p, top_k=top_k, eos=_eos_list(eos_token_id),

@@ -27,8 +27,9 @@ How it is fast:
 - self-attention reads only the first `kv_len` cache positions, a multiple of KV_CHUNK (one
   graph per chunk count) instead of the whole static cache.
 On CPU (or cuda_graphs=False) the same step runs eagerly. The first batch of each call checks
-two decoder steps against the HF model's own forward (RuntimeError if they disagree), so a
-transformers change in T5's modelling code cannot silently give wrong outputs.
+two decoder steps against the HF model's own forward (NotImplementedError if they disagree;
+backend "auto" then uses HF), so a change in transformers' T5 code cannot silently give wrong
+outputs.
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ def _check_hf(model, t5: _T5, st: _State, bias: torch.Tensor, dec: _Decode,
     err = (fast - ref).abs().max().item() / max(ref.abs().max().item(), 1e-6)
     tol = 1e-3 if bias.dtype in (torch.float32, torch.float64) else 0.1
     if not math.isfinite(err) or err > tol:
-        raise RuntimeError(
+        raise NotImplementedError(  # backend "auto" catches it and uses HF generate
             f"generate_ids_seq2seq: the fast T5 decoder step disagrees with the HF forward "
             f"(relative logit error {err:.2e} > {tol}); transformers' T5 code may have "
             "changed: use generation backend 'hf'"

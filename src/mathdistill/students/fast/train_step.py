@@ -10,7 +10,7 @@
 
 Causal HF LMs (Qwen2, Llama, SmolLM, Gemma), full or LoRA (peft; only trainable parameters go
 to the optimizer). Precision: the parameters stay as loaded (fp32 master weights); on CUDA the
-forward runs under bf16 autocast (fp16 where bf16 is missing) and the lm_head matmuls of the
+forward runs under bf16 autocast (fp32 where bf16 is missing or bf16=False) and the lm_head matmuls of the
 chunked loss run in that dtype, its gradient is accumulated in fp32. On CPU everything is fp32
 and nothing is compiled or fused, so CPU results equal a plain fp32 HF forward/backward.
 compile (None = on CUDA): torch.compile of each decoder layer (module.compile(); the layers
@@ -93,13 +93,16 @@ class FastTrainStep:
         self.model = model
         self.device = next(model.parameters()).device
         on_cuda = self.device.type == "cuda"
-        self.compile = on_cuda if compile is None else bool(compile)
-        self.fused_optim = on_cuda if fused_optim is None else bool(fused_optim)
         if bf16 is None:
             bf16 = on_cuda and torch.cuda.is_bf16_supported()
-        self.amp_dtype = (torch.bfloat16 if bf16 else torch.float16) if on_cuda else None
-        if on_cuda and self.amp_dtype == torch.float16:
-            logger.warning("FastTrainStep: fp16 autocast without a grad scaler; prefer bf16")
+        # bf16 autocast on a GPU; otherwise fp32 (as the HF Trainer without bf16/fp16)
+        self.amp_dtype = torch.bfloat16 if on_cuda and bf16 else None
+        if on_cuda and self.amp_dtype is None:
+            logger.warning("FastTrainStep: fp32 on a GPU (no bf16): varlen attention needs "
+                           "bf16, so attention runs per sample (slow); layers not compiled")
+        # compile (auto) only with bf16: fp32 attention runs per sample with host syncs
+        self.compile = (self.amp_dtype is not None) if compile is None else bool(compile)
+        self.fused_optim = on_cuda if fused_optim is None else bool(fused_optim)
         self.max_grad_norm = max_grad_norm
         self.loss_chunk = int(loss_chunk)
         self.previous_attn = use_varlen(model)
