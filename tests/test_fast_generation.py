@@ -162,7 +162,7 @@ def test_generate_backend_fast_equals_hf():
 
 
 def test_stop_fn_reaches_the_seq2seq_engine():
-    t5, _, _ = make_tiny("tiny-t5", TEXTS, seed=0, vocab_size=200)
+    t5, _, _ = make_tiny("tiny-t5", TEXTS, seed=0, vocab_size=320)
     prompts = prompts_for(t5, [4, 6])
     out = generate_ids(t5, prompts, max_new_tokens=20, min_new_tokens=20, sync_every=2,
                        stop_fn=lambda ids: len(ids) >= 5)
