@@ -26,11 +26,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import work_copy
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts" / "slurm"
-COPY = ["Snakefile", "rules", "workflow", "envs", "profiles", "config", "src"]
-IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -101,18 +100,6 @@ def _test_profile(dest: Path, node: dict) -> Path:
     return dest
 
 
-def _work_copy(dest: Path) -> Path:
-    """A copy of the workflow and the library (the run writes only inside it)."""
-    dest.mkdir(parents=True)
-    for name in COPY:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=IGNORE)
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
 def _rows(path: Path) -> list[dict]:
     with path.open() as f:
         return list(csv.DictReader(f))
@@ -127,7 +114,7 @@ def _finite(value: str) -> float:
 @pytest.fixture(scope="module")
 def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
     base = tmp_path_factory.mktemp("slurm")
-    work = _work_copy(base / "wf")
+    work = work_copy(base / "wf")
     profile = _test_profile(base / "profile", slurm_cluster)
     # `--configfile tiny.yaml override.yaml` (merged in order; no config/config.yaml): the
     # job steps see them only if the executor passes them on (a step that loaded the
