@@ -47,22 +47,9 @@ EXTRA_OPTIONS = {"pool_limit": None, "exam": {}}
 def parse_options(opts: Mapping | None) -> dict:
     """methods.fdd.DEFAULTS + EXTRA_OPTIONS overridden by `opts`; unknown keys -> ValueError."""
     from mathdistill.methods.fdd import DEFAULTS
+    from mathdistill.methods.rounds import round_options
 
-    opts = dict(opts or {})
-    for key, where in (("rounds", "methods.<name>.rounds"),
-                       ("strategy", "methods.<name>.strategies")):
-        if key in opts:
-            raise ValueError(f"fdd options: set {key!r} with {where}, not in options")
-    allowed = (set(DEFAULTS) | set(EXTRA_OPTIONS)) - {"rounds", "strategy"}
-    unknown = sorted(set(opts) - allowed)
-    if unknown:
-        raise ValueError(f"fdd options: unknown {unknown}; allowed: {sorted(allowed)}")
-    out = {**DEFAULTS, **EXTRA_OPTIONS, **opts}
-    if out["init"] not in ("base", "previous"):
-        raise ValueError(f"fdd options: init must be 'base' or 'previous', got {out['init']!r}")
-    if out["pool_limit"] is not None and int(out["pool_limit"]) < 1:
-        raise ValueError(f"fdd options: pool_limit must be >= 1 or null, got {out['pool_limit']}")
-    return out
+    return round_options("fdd", DEFAULTS, EXTRA_OPTIONS, opts, limit="pool_limit")
 
 
 def _sample(problems: list[Problem], limit: int | None, seed: int) -> list[Problem]:

@@ -56,24 +56,10 @@ EXTRA_OPTIONS = {"exam_limit": None, "exam": {}, "positive_strategies": [],
 
 def parse_options(opts: Mapping | None) -> dict:
     """methods.tailored.DEFAULTS + EXTRA_OPTIONS overridden by `opts`; unknown -> ValueError."""
+    from mathdistill.methods.rounds import round_options
     from mathdistill.methods.tailored import DEFAULTS
 
-    opts = dict(opts or {})
-    for key, where in (("rounds", "methods.<name>.rounds"),
-                       ("strategy", "methods.<name>.strategies")):
-        if key in opts:
-            raise ValueError(f"tailored options: set {key!r} with {where}, not in options")
-    allowed = (set(DEFAULTS) | set(EXTRA_OPTIONS)) - {"rounds", "strategy"}
-    unknown = sorted(set(opts) - allowed)
-    if unknown:
-        raise ValueError(f"tailored options: unknown {unknown}; allowed: {sorted(allowed)}")
-    out = {**DEFAULTS, **EXTRA_OPTIONS, **opts}
-    if out["init"] not in ("base", "previous"):
-        raise ValueError(f"tailored options: init must be 'base' or 'previous', got {out['init']!r}")
-    if out["exam_limit"] is not None and int(out["exam_limit"]) < 1:
-        raise ValueError(f"tailored options: exam_limit must be >= 1 or null, "
-                         f"got {out['exam_limit']}")
-    return out
+    return round_options("tailored", DEFAULTS, EXTRA_OPTIONS, opts, limit="exam_limit")
 
 
 def exam_problems(train_file, limit: int | None, seed: int) -> list[Problem]:
