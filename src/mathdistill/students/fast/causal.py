@@ -30,15 +30,9 @@ from tqdm.auto import tqdm
 
 from .cache import SlotCache, fast_attention
 from .graphs import GraphStep
-from .sampling import sample
+from .sampling import eos_ids, sample
 
 PREFILL_TOKENS = 1 << 15  # padded prompt tokens per prefill forward
-
-
-def _eos_list(eos_token_id) -> list[int]:
-    if eos_token_id is None:
-        return []
-    return [int(eos_token_id)] if isinstance(eos_token_id, int) else [int(e) for e in eos_token_id]
 
 
 class _Engine:
@@ -201,12 +195,12 @@ def generate_ids(model, prompts: list[list[int]], *, max_new_tokens: int,
                 torch.cuda.manual_seed(seed)
             eng = _Engine(model, batch=batch, length=length, max_new=max_new_tokens,
                           min_new=min_new_tokens, temperature=0.0 if greedy else temperature,
-                          top_p=top_p, top_k=top_k, eos=_eos_list(eos_token_id),
+                          top_p=top_p, top_k=top_k, eos=eos_ids(eos_token_id),
                           pad=pad_token_id, generator=generator, cuda_graphs=bool(cuda_graphs))
             rows = _run(eng, full, reps, sync_every, stop_fn, progress)
     finally:
         model.train(was_training)
-    eos = set(_eos_list(eos_token_id))
+    eos = set(eos_ids(eos_token_id))
     results = []
     for i in range(len(full)):
         outs = []

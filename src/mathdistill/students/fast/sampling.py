@@ -1,8 +1,9 @@
 """Token sampling that can run inside a CUDA graph (no host sync, no torch.multinomial).
 
-    from mathdistill.students.fast.sampling import sample
+    from mathdistill.students.fast.sampling import eos_ids, sample
     ids = sample(logits, temperature=0.0)                          # greedy: argmax
     ids = sample(logits, temperature=0.7, top_p=0.95, top_k=20, generator=gen)
+    eos_ids(2) == [2]; eos_ids([2, 7]) == [2, 7]; eos_ids(None) == []   # stop tokens as a list
 
 `logits` is [B, V]; the result is [B] long. Filtering follows HF generate's warper order
 (temperature, then top-k, then top-p with at least one token kept); the draw is the
@@ -41,3 +42,10 @@ def sample(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,
     probs = x.softmax(dim=-1)
     race = torch.empty_like(probs).exponential_(generator=generator)
     return (probs / race.clamp_min(torch.finfo(probs.dtype).tiny)).argmax(dim=-1)
+
+
+def eos_ids(eos_token_id: int | list[int] | None) -> list[int]:
+    """An EOS id, a list of them, or None (no EOS) as a list of ints."""
+    if eos_token_id is None:
+        return []
+    return [int(eos_token_id)] if isinstance(eos_token_id, int) else [int(e) for e in eos_token_id]

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .graphs import GraphStep
-from .sampling import sample
+from .sampling import eos_ids, sample
 
 CHECK_EVERY = 16  # decode steps between host checks of the finished flags (CUDA graphs)
 KV_CHUNK = 64  # self-attention reads a multiple of this many cache positions (CUDA graphs)
@@ -290,13 +290,12 @@ def _round_up(n: int, m: int) -> int:
 
 
 def _eos_list(model, eos_token_id) -> list[int]:
+    """`eos_token_id`, else the model's generation config's, else its config's."""
     if eos_token_id is None:
         eos_token_id = getattr(model.generation_config, "eos_token_id", None)
         if eos_token_id is None:
             eos_token_id = model.config.eos_token_id
-    if eos_token_id is None:
-        return []
-    return [int(eos_token_id)] if isinstance(eos_token_id, int) else [int(e) for e in eos_token_id]
+    return eos_ids(eos_token_id)
 
 
 def _start_id(model, pad_token_id: int) -> int:
