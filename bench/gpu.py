@@ -123,6 +123,29 @@ def make_prompts(n: int, lo: int, hi: int, vocab: int, seed: int = 0) -> list[li
     return [torch.randint(3, vocab, (k,), generator=g).tolist() for k in lens]
 
 
+def padded(rows, fill, left=False):
+    """Rows of ids -> a [n, width] tensor padded with `fill` (left or right), and its mask."""
+    width = max(map(len, rows))
+    ids = torch.full((len(rows), width), fill, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for j, r in enumerate(rows):
+        sl = slice(width - len(r), width) if left else slice(0, len(r))
+        ids[j, sl] = torch.tensor(r, dtype=torch.long)
+        mask[j, sl] = 1
+    return ids, mask
+
+
+def tokens_per_s(step, steps, warmup=3):
+    """Run step(i) (returns the tokens it trained on) warmup + steps times; time the last."""
+    for i in range(warmup):
+        step(i)
+    sync()
+    t0 = time.perf_counter()
+    tokens = sum(step(warmup + i) for i in range(steps))
+    sync()
+    return tokens / (time.perf_counter() - t0)
+
+
 def plain_generate(model, prompts, new, batch, pad=0, do_sample=False, temperature=1.0,
                    num_samples=1, min_new=None):
     """Plain HF generate; causal: left padding. Returns out[i][k] = new token ids."""
@@ -132,12 +155,7 @@ def plain_generate(model, prompts, new, batch, pad=0, do_sample=False, temperatu
     for s in range(0, len(prompts), batch):
         chunk = prompts[s : s + batch]
         width = max(map(len, chunk))
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for j, p in enumerate(chunk):
-            sl = slice(0, len(p)) if enc_dec else slice(width - len(p), width)
-            ids[j, sl] = torch.tensor(p)
-            mask[j, sl] = 1
+        ids, mask = padded(chunk, pad, left=not enc_dec)
         kw = {"max_new_tokens": new, "min_new_tokens": new if min_new is None else min_new, "do_sample": do_sample,
               "pad_token_id": pad, "num_return_sequences": num_samples}
         if do_sample:
@@ -274,19 +292,11 @@ def plain_train(model, examples, steps, batch, lr=1e-5):
     """Plain loop: fp32 master weights, bf16 autocast, torch AdamW, padded batches."""
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     dev = model.device
-    tokens, t0 = 0, None
-    for step in range(steps + 3):
-        if step == 3:  # 3 warm-up steps
-            sync()
-            t0, tokens = time.perf_counter(), 0
-        chunk = examples[(step * batch) % len(examples):][:batch]
-        width = max(len(x) for x, _ in chunk)
-        ids = torch.zeros(len(chunk), width, dtype=torch.long)
-        lab = torch.full_like(ids, -100)
-        att = torch.zeros_like(ids)
-        for j, (x, y) in enumerate(chunk):
-            ids[j, : len(x)], lab[j, : len(y)], att[j, : len(x)] = (
-                torch.tensor(x), torch.tensor(y), 1)
+
+    def step(i):
+        chunk = examples[(i * batch) % len(examples) :][:batch]
+        ids, att = padded([x for x, _ in chunk], 0)
+        lab, _ = padded([y for _, y in chunk], -100)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             loss = model(input_ids=ids.to(dev), attention_mask=att.to(dev),
                          labels=lab.to(dev)).loss
@@ -294,9 +304,9 @@ def plain_train(model, examples, steps, batch, lr=1e-5):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        tokens += sum(len(x) for x, _ in chunk)
-    sync()
-    return tokens / (time.perf_counter() - t0)
+        return sum(len(x) for x, _ in chunk)
+
+    return tokens_per_s(step, steps)
 
 
 def fast_train(model, examples, steps, tokens_per_batch, loss_chunk=4096, compile_=None):
@@ -307,16 +317,13 @@ def fast_train(model, examples, steps, tokens_per_batch, loss_chunk=4096, compil
     step_fn = FastTrainStep(model, lr=1e-5, compile=compile_, loss_chunk=loss_chunk)
     if PROFILE and model.device.type == "cuda":
         profile(lambda i: step_fn(batches[i % len(batches)]))
-    tokens, t0 = 0, None
-    for step in range(steps + 3):
-        if step == 3:
-            sync()
-            t0, tokens = time.perf_counter(), 0
-        b = batches[step % len(batches)]
+
+    def step(i):
+        b = batches[i % len(batches)]
         step_fn(b)
-        tokens += int(b.n_tokens)
-    sync()
-    return tokens / (time.perf_counter() - t0)
+        return int(b.n_tokens)
+
+    return tokens_per_s(step, steps)
 
 
 def profile(step, n=3):
@@ -398,32 +405,23 @@ def mfu(cfg, tokens_per_s, examples):
 
 
 def plain_train_seq2seq(model, examples, steps, batch, lr=1e-5):
+    """Plain seq2seq loop: first third of each example -> encoder, the rest -> labels."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     dev = model.device
-    tokens, t0 = 0, None
-    for step in range(steps + 3):
-        if step == 3:
-            sync()
-            t0, tokens = time.perf_counter(), 0
-        chunk = examples[(step * batch) % len(examples):][:batch]
-        src = [x[: len(x) // 3] for x, _ in chunk]
-        tgt = [x[len(x) // 3 :] for x, _ in chunk]
-        ws, wt = max(map(len, src)), max(map(len, tgt))
-        ids = torch.zeros(len(chunk), ws, dtype=torch.long)
-        att = torch.zeros_like(ids)
-        lab = torch.full((len(chunk), wt), -100, dtype=torch.long)
-        for j, (s, t) in enumerate(zip(src, tgt)):
-            ids[j, : len(s)], att[j, : len(s)], lab[j, : len(t)] = (
-                torch.tensor(s), 1, torch.tensor(t))
+
+    def step(i):
+        chunk = examples[(i * batch) % len(examples) :][:batch]
+        ids, att = padded([x[: len(x) // 3] for x, _ in chunk], 0)
+        lab, _ = padded([x[len(x) // 3 :] for x, _ in chunk], -100)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             loss = model(input_ids=ids.to(dev), attention_mask=att.to(dev),
                          labels=lab.to(dev)).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        tokens += sum(len(x) for x, _ in chunk)
-    sync()
-    return tokens / (time.perf_counter() - t0)
+        return sum(len(x) for x, _ in chunk)
+
+    return tokens_per_s(step, steps)
 
 
 def env_info() -> dict:
