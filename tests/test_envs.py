@@ -2,8 +2,9 @@
 
 Conda cannot run here, so the tests check what conda would rely on:
 - every rule that runs code names an env (`conda:`), and each env file exists and parses;
-- every package is pinned exactly (python=X.Y, pip name==version), at the version the
-  tests run with in this checkout's virtualenv;
+- every package is pinned exactly (python=X.Y, pip name==version), at the version of the
+  lock files (requirements/cpu.txt, cuda.txt: what `.ci/run` and the README install), and
+  the lock files satisfy pyproject.toml's requirements;
 - the library code a rule's script runs (its imports, followed through mathdistill
   modules, function-level imports and the known dynamic imports) needs only packages its
   env provides (declared or pulled in by a declared package);
@@ -33,6 +34,8 @@ from packaging.requirements import Requirement
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 ENVS = REPO / "envs"
+LOCKS = {"cpu": REPO / "requirements" / "cpu.txt", "cuda": REPO / "requirements" / "cuda.txt"}
+LOCK_PYTHON = "3.11"  # requirements/lock.sh --python-version
 FAMILIES = ("data", "teacher", "torch", "report")
 
 # Imports made by name at run time (importlib, a worker process), followed by hand:
@@ -274,18 +277,58 @@ def test_every_rule_that_runs_code_has_a_conda_env():
     assert {p.stem for p in ENVS.glob("*.yaml")} == set(FAMILIES)
 
 
+@cache
+def lock(variant: str) -> dict[str, str]:
+    """name -> exact version in requirements/<variant>.txt (pip-compile format)."""
+    pins = {}
+    for n, line in enumerate(LOCKS[variant].read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith(("#", "-")):
+            continue
+        req = Requirement(line.split("#")[0].strip())
+        spec = str(req.specifier)
+        assert spec.startswith("==") and "," not in spec, f"{LOCKS[variant]}:{n}: not exact: {line!r}"
+        pins[_norm(req.name)] = spec[2:]
+    return pins
+
+
 @pytest.mark.parametrize("family", FAMILIES)
-def test_env_yaml_is_pinned_at_the_tested_versions(family):
+def test_env_yaml_is_pinned_at_the_locked_versions(family):
     spec = env_spec(family)
     assert spec["channels"] == ["conda-forge", "nodefaults"]
     conda = [d for d in spec["dependencies"] if isinstance(d, str)]
     for dep in conda:
         assert re.fullmatch(r"[\w.-]+=[\d.]+", dep), f"{family}: unpinned conda dep {dep!r}"
-    py = next(d for d in conda if d.startswith("python="))
-    assert py == f"python={sys.version_info.major}.{sys.version_info.minor}"
+    assert f"python={LOCK_PYTHON}" in conda
+    locked = lock("cpu")
     for name, version in pip_pins(family).items():
-        installed = md.version(name).split("+")[0]  # torch 2.x.y+cpu is the CPU wheel of 2.x.y
-        assert installed == version, f"envs/{family}.yaml pins {name}=={version}, tests run {installed}"
+        assert name in locked, f"envs/{family}.yaml pins {name}, requirements/cpu.txt does not"
+        want = locked[name].split("+")[0]  # torch 2.x.y+cpu is the CPU wheel of 2.x.y
+        assert version == want, f"envs/{family}.yaml pins {name}=={version}, the lock {want}"
+
+
+def test_cpu_and_cuda_locks_differ_only_in_the_torch_build():
+    cpu, cuda = lock("cpu"), lock("cuda")
+    assert cpu["torch"].endswith("+cpu") and cuda["torch"] == cpu["torch"].removesuffix("+cpu")
+    assert not any(n.startswith(("nvidia-", "triton")) for n in cpu)
+    assert any(n.startswith("nvidia-") for n in cuda)
+    shared = set(cpu) & set(cuda) - {"torch"}
+    assert {n: cpu[n] for n in shared} == {n: cuda[n] for n in shared}
+    extra = set(cuda) - set(cpu)
+    assert all(n.startswith(("nvidia-", "triton", "cuda-")) for n in extra), sorted(extra)
+
+
+def test_locks_satisfy_pyproject_requirements():
+    import tomllib
+
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    reqs = [*meta["dependencies"], *meta["optional-dependencies"]["dev"]]
+    for variant in LOCKS:
+        pins = lock(variant)
+        for req in map(Requirement, reqs):
+            name = _norm(req.name)
+            assert name in pins, f"requirements/{variant}.txt lacks {name} (pyproject.toml)"
+            assert req.specifier.contains(pins[name], prereleases=True), \
+                f"requirements/{variant}.txt: {name}=={pins[name]} violates pyproject's {req}"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
