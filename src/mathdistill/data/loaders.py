@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mathdistill.data.paths import FETCH_HINT
 from mathdistill.data.paths import data_dir as resolve_data_dir
 from mathdistill.io import DataError, iter_jsonl, read_json
 from mathdistill.records import Problem
@@ -220,7 +221,8 @@ def _file(name: str, split: str, data_dir, options: dict) -> Path:
             relative = allowed[option][split]
     path = resolve_data_dir(data_dir) / relative
     if not path.is_file():
-        raise DataError(f"{path}: data file not found (dataset {name!r}, split {split!r})")
+        raise DataError(f"{path}: data file not found (dataset {name!r}, split {split!r}); "
+                        f"`{FETCH_HINT} --datasets {name}` downloads it")
     return path
 
 
