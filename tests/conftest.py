@@ -1,4 +1,11 @@
-"""Shared fixtures: the real data sets live in ../shared/data (or $MATHDISTILL_DATA)."""
+"""Shared fixtures: the real data sets live in ../shared/data (or $MATHDISTILL_DATA).
+
+Test tiers (README "Tests"): `python -m pytest -m "not slow"` is the quick tier (unit
+tests); `python -m pytest` the full one. Tests marked `system` change the machine they run
+on (tests/test_slurm.py: apt-get installs, /etc/slurm, munge and slurm daemons): they run
+only with `--run-system` or MATHDISTILL_SYSTEM_TESTS=1 (.ci/run sets it), and are otherwise
+reported as skipped with that reason.
+"""
 
 import os
 from pathlib import Path
@@ -6,6 +13,29 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+SYSTEM_ENV = "MATHDISTILL_SYSTEM_TESTS"
+SYSTEM_SKIP = ("changes this machine (apt-get installs, /etc/slurm, system daemons): "
+               f"run with --run-system or {SYSTEM_ENV}=1 (CI: .ci/run sets it)")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-system", action="store_true", default=False,
+                     help="also run the tests marked `system` (they install packages and "
+                          f"write /etc; same as {SYSTEM_ENV}=1)")
+
+
+def _system_opt_in(config) -> bool:
+    return bool(config.getoption("--run-system")) or \
+        os.environ.get(SYSTEM_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(config, items):
+    if _system_opt_in(config):
+        return
+    skip = pytest.mark.skip(reason=SYSTEM_SKIP)
+    for item in items:
+        if item.get_closest_marker("system") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """SLURM: the workflow's DAG through profiles/slurm on a single-node cluster on localhost.
 
-    sudo python -m pytest tests/test_slurm.py -q      # ~3-5 min on 2 cores
+    sudo python -m pytest tests/test_slurm.py -q --run-system   # ~3-5 min on 2 cores
 
 The `slurm_cluster` fixture starts the cluster with scripts/slurm/start_cluster.sh (which
 installs Debian's slurm-wlm and munge when missing) unless one is already up, and stops
@@ -31,7 +31,8 @@ from test_workflow import work_copy
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts" / "slurm"
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+# system: installs packages and writes /etc/slurm; opt-in only (tests/conftest.py)
+pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.system]
 
 
 def _cannot_host_reason() -> str | None:
