@@ -1,7 +1,9 @@
 """Shared fixtures: the real data sets live in ../shared/data (or $MATHDISTILL_DATA).
 
-Test tiers (README "Tests"): `python -m pytest -m "not slow"` is the quick tier (unit
-tests); `python -m pytest` the full one. Tests marked `system` change the machine they run
+Test tiers (README "Tests"): `python -m pytest -m "not slow and not workflow"` is the
+quick tier (unit tests); `python -m pytest` the full one. Every test of the modules in
+WORKFLOW_MODULES (they run snakemake: dry runs of DAGs, or whole runs) is marked `workflow`
+here. Tests marked `system` change the machine they run
 on (tests/test_slurm.py: apt-get installs, /etc/slurm, munge and slurm daemons): they run
 only with `--run-system` or MATHDISTILL_SYSTEM_TESTS=1 (.ci/run sets it), and are otherwise
 reported as skipped with that reason.
@@ -29,7 +31,14 @@ def _system_opt_in(config) -> bool:
         os.environ.get(SYSTEM_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
+WORKFLOW_MODULES = ("test_workflow.py", "test_workflow_iterative.py",
+                    "test_workflow_methods.py", "test_paper_config.py", "test_slurm.py")
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in WORKFLOW_MODULES:
+            item.add_marker(pytest.mark.workflow)
     if _system_opt_in(config):
         return
     skip = pytest.mark.skip(reason=SYSTEM_SKIP)
@@ -40,10 +49,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    path = Path(os.environ.get("MATHDISTILL_DATA", REPO.parent / "shared" / "data"))
-    if not path.is_dir():
-        pytest.fail(f"data directory not found: {path} (set MATHDISTILL_DATA)")
-    return path
+    """The library's data dir: $MATHDISTILL_DATA, ../shared/data, else the fetch cache."""
+    from mathdistill.data.paths import data_dir as resolve
+    from mathdistill.io import DataError
+
+    try:
+        return resolve()
+    except DataError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,8 @@ def test_plain():
 def tiers(pytester, monkeypatch):
     monkeypatch.delenv(SYSTEM_ENV, raising=False)
     pytester.makeconftest((REPO / "tests" / "conftest.py").read_text())
-    pytester.makeini('[pytest]\naddopts = -ra\nmarkers =\n    system: changes the machine\n')
+    pytester.makeini("[pytest]\naddopts = -ra\nmarkers =\n    system: changes the machine\n"
+                     "    workflow: runs snakemake\n    slow: minutes\n")
     pytester.makepyfile(test_tiers_demo=TESTS)
     return pytester
 
@@ -51,3 +52,10 @@ def test_slurm_tests_are_marked_system():
     marks = [node for node in ast.walk(tree) if isinstance(node, ast.Assign)
              and any(getattr(t, "id", None) == "pytestmark" for t in node.targets)]
     assert marks and "pytest.mark.system" in ast.unparse(marks[0].value)
+
+
+def test_workflow_modules_leave_the_quick_tier(tiers):
+    tiers.makepyfile(test_workflow="def test_dag():\n    pass\n")
+    result = tiers.runpytest_subprocess("--strict-markers", "-m", "not slow and not workflow",
+                                        "--run-system")
+    result.assert_outcomes(passed=2, deselected=1)

@@ -24,12 +24,21 @@ from typing import Any
 from mathdistill.io import DataError, read_yaml
 from mathdistill.records import STRATEGIES
 
-__all__ = ["UsageError", "add_config_args", "add_method_args", "config_options", "method_cfg",
-           "parse_option", "strategies_arg", "user_call"]
+__all__ = ["ExamplesFormatter", "UsageError", "add_config_args", "add_method_args",
+           "config_options", "method_cfg", "parse_option", "strategies_arg", "user_call"]
 
 
 class UsageError(ValueError):
     """A bad option value (reported like a DataError: one line, exit code 2)."""
+
+
+class ExamplesFormatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual but keeps an epilog that starts with "examples:" as is."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:\n"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def parse_option(text: str) -> tuple[str, object]:
@@ -98,8 +107,8 @@ def _accepts(tp, value) -> bool:
     if tp is str:
         return isinstance(value, str)
     base = origin or tp
-    if base in (list, tuple):
-        return isinstance(value, (list, tuple))
+    if base in (list, tuple):  # a lone string too (GenerationConfig.stop: one stop string)
+        return isinstance(value, (list, tuple, str))
     if base is dict:
         return isinstance(value, dict)
     return True

@@ -2,7 +2,7 @@
 
     python -m mathdistill data fetch                      # every data set -> the user cache
     python -m mathdistill data fetch --dest data --datasets gsm8k svamp
-    python -m mathdistill data fetch --mirror http://mirror.local/data   # same layout as ../shared/data
+    python -m mathdistill data fetch --mirror http://mirror.local/data  # ../shared/data's layout
     python -m mathdistill data verify                     # sha256 of the files data_dir() finds
     python -m mathdistill prepare --dataset gsm8k --split train --out data/gsm8k.jsonl --limit 100
     python -m mathdistill prepare --dataset synthetic --split train --out syn.jsonl --n 50 --seed 1

@@ -18,7 +18,8 @@ iterative methods (siked generate, fdd pool / generate, tailored exam / feedback
     python -m mathdistill fdd generate --pool fdd/round1/pool.jsonl --exam fdd/round1/exam.jsonl \\
         --previous teacher/pot/filtered.jsonl --round 1 --out-dir fdd/round1 -m k=1 -m min_agree=1
     python -m mathdistill build-round --type fdd --strategies pot --round 1 \\
-        --rationales teacher/pot/filtered.jsonl fdd/round1/programs.jsonl --out fdd/round1/mixed.jsonl
+        --rationales teacher/pot/filtered.jsonl fdd/round1/programs.jsonl \\
+        --out fdd/round1/mixed.jsonl
     # Tailored Learning round r: exam -> (r >= 1) feedback -> round data -> train (+ L_SR)
     python -m mathdistill tailored exam --model students/tiny-t5/base --train train.jsonl \\
         --round 0 --out-dir tl/round0 -m exam_limit=100
@@ -27,6 +28,8 @@ iterative methods (siked generate, fdd pool / generate, tailored exam / feedback
         --mistakes tl/round0/mistakes.json --out tl/round0/mixed.jsonl
     python -m mathdistill tailored train --base students/tiny-t5/base \\
         --examples tl/round0/mixed.jsonl --out tl/round0/checkpoint -o epochs=4
+    python -m mathdistill tailored exam --model tl/round0/checkpoint --train train.jsonl \\
+        --round 1 --out-dir tl/round1 -m exam_limit=100
     python -m mathdistill tailored feedback --train train.jsonl \\
         --mistakes tl/round1/mistakes.json --out tl/round1/feedback.jsonl
 
@@ -42,6 +45,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mathdistill.cli.common import (
+    ExamplesFormatter,
     UsageError,
     add_config_args,
     add_method_args,
@@ -55,11 +59,14 @@ from mathdistill.cli.students import (
     log_json,
     method_check,
     train_cfg,
+    train_summary,
 )
 
 __all__ = ["COMMANDS"]
 
 TYPES = ("single", "etd", "combined", "siked", "fdd", "tailored")
+EXAMPLES = {"epilog": "examples:\n" + __doc__.split("\n\n")[1],
+            "formatter_class": ExamplesFormatter}  # every method's command sequence
 
 
 def _need(args, *names: str, why: str) -> None:
@@ -88,7 +95,7 @@ def _add_seed_meta(p) -> None:
 
 # ------------------------------------------------------------------ build-round
 def _add_build_round(sub) -> None:
-    p = sub.add_parser("build-round", help="a method's training examples for one round",
+    p = sub.add_parser("build-round", help="a method's training examples for one round", **EXAMPLES,
                        description="Round r's training examples ({prompt, target} JSONL) of "
                        "a method, by type: single/etd/combined (stages.rounds; rule "
                        "build_round), siked (stages.siked.build_round; + mix_stats.json), "
@@ -165,7 +172,7 @@ def cmd_build_round(args) -> int:
 
 # ------------------------------------------------------------------ siked
 def _add_siked(sub) -> None:
-    group = sub.add_parser("siked", help="SIKeD's self-generation step",
+    group = sub.add_parser("siked", help="SIKeD's self-generation step", **EXAMPLES,
                            description="SIKeD steps (the round data: build-round --type siked).")
     cmds = group.add_subparsers(dest="siked_command", required=True, metavar="COMMAND")
     p = cmds.add_parser("generate", help="the round r-1 student's scored self samples",
@@ -209,7 +216,7 @@ def _teacher_options(args) -> dict:
 
 
 def _add_fdd(sub) -> None:
-    group = sub.add_parser("fdd", help="FDD's pool and question-generation steps",
+    group = sub.add_parser("fdd", help="FDD's pool and question-generation steps", **EXAMPLES,
                            description="FDD steps of round r >= 1 (the exam is `predict "
                            "--strategy pot`, greedy; the round data: build-round --type fdd).")
     cmds = group.add_subparsers(dest="fdd_command", required=True, metavar="COMMAND")
@@ -279,8 +286,8 @@ def cmd_fdd_generate(args) -> int:
 # ------------------------------------------------------------------ tailored
 def _add_tailored(sub) -> None:
     group = sub.add_parser("tailored", help="Tailored Learning's exam, feedback and training",
-                           description="Tailored Learning steps of round r (the round data: "
-                           "build-round --type tailored).")
+                           **EXAMPLES, description="Tailored Learning steps of round r (the "
+                           "round data: build-round --type tailored).")
     cmds = group.add_subparsers(dest="tailored_command", required=True, metavar="COMMAND")
     e = cmds.add_parser("exam", help="the student's sampled answers and its mistakes",
                         description="The round r-1 student (round 0: the base) samples answers "
@@ -351,8 +358,7 @@ def cmd_tailored_train(args) -> int:
     log = user_call(train, args.base, args.examples, args.out, out_log, train_cfg(args),
                     options=opts, resume_from=args.resume_from, threads=args.threads,
                     meta=dict(args.meta))
-    print(f"tailored train: {log.get('examples')} examples, {log.get('steps')} steps, "
-          f"final loss {log.get('final_loss')}; checkpoint {args.out}; log {out_log}")
+    print(f"tailored train: {train_summary(log, args.out)}; log {out_log}")
     return 0
 
 

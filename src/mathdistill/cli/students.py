@@ -33,7 +33,8 @@ from mathdistill.cli.common import (
     user_call,
 )
 
-__all__ = ["COMMANDS", "add_generation_args", "add_train_args", "generation", "train_cfg"]
+__all__ = ["COMMANDS", "add_generation_args", "add_train_args", "generation", "log_json",
+           "method_check", "train_cfg", "train_summary"]
 
 MULTI_TYPES = ("etd", "combined", "siked")
 
@@ -127,7 +128,7 @@ def _add_train(sub) -> None:
     p.set_defaults(func=cmd_train)
 
 
-def _train_summary(log: dict | None, out) -> str:
+def train_summary(log: dict | None, out) -> str:
     log = log or {}
     return (f"{log.get('examples', '?')} examples, {log.get('steps', '?')} steps, "
             f"final loss {log.get('final_loss')}; checkpoint {out}")
@@ -143,7 +144,7 @@ def cmd_train(args) -> int:
               "threads": args.threads, "resume_from": args.resume_from}
     log = user_call(run, "mathdistill.stages.students:train", kwargs,
                     num_processes=args.gpus, log_out=out_log)
-    print(f"train: {_train_summary(log, args.out)}; log {out_log}")
+    print(f"train: {train_summary(log, args.out)}; log {out_log}")
     return 0
 
 

@@ -138,6 +138,6 @@ def files(datasets: Iterable[str] | None = None) -> list[DataFile]:
     wanted: Sequence[str] = list(dict.fromkeys(datasets))
     unknown = [d for d in wanted if d not in DATASETS]
     if unknown:
-        raise ValueError(f"unknown data set {unknown[0]!r} to fetch; known: "
+        raise ValueError(f"unknown data set {unknown[0]!r}; known: "
                          f"{', '.join(DATASETS)} (synthetic needs no download)")
     return [f for f in FILES if f.dataset in wanted]
