@@ -143,8 +143,9 @@ def test_bad_request_is_not_retried(tmp_path):
 
 def test_auth_error_aborts_the_run(tmp_path):
     with (FakeOpenAIServer(faults=fault_plan([], always=["Ann"], always_kind="401")) as srv,
-          pytest.raises(TeacherError, match="401.*fake-model")):
+          pytest.raises(TeacherError, match="127.0.0.1.*fake-model.*401") as err):
         teacher(srv, None).generate(problems(3), "cot")
+    assert srv.url in str(err.value)
 
 
 def test_concurrency_and_rate_limit(tmp_path):

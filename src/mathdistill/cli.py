@@ -136,25 +136,14 @@ def _teach_options(args) -> dict:
     return opts
 
 
-def _write_teach_cost(teacher, args) -> None:
-    if hasattr(teacher, "write_cost"):
-        from pathlib import Path
-
-        teacher.write_cost(args.cost or Path(args.out).with_name("cost.json"))
-
-
 def cmd_teach(args) -> int:
-    from mathdistill.teachers import get_teacher
+    from mathdistill.stages.teacher import teach
 
     if args.n < 1:
         raise UsageError(f"--n must be >= 1, got {args.n}")
-    teacher = get_teacher(args.teacher, **_teach_options(args))
-    problems = read_records(args.problems, Problem)
-    rationales = teacher.generate(problems, args.strategy, n=args.n)
-    n = write_jsonl(args.out, rationales)
-    _write_teach_cost(teacher, args)
-    print(f"teach: {args.teacher} wrote {n} {args.strategy} rationales for "
-          f"{len(problems)} problems to {args.out}")
+    n = teach(args.problems, args.teacher, args.strategy, args.out, n=args.n,
+              options=_teach_options(args), cost_out=args.cost)
+    print(f"teach: {args.teacher} wrote {n} {args.strategy} rationales to {args.out}")
     return 0
 
 
