@@ -384,7 +384,7 @@ class CompletionBackend:
             raise ValueError(f"{len(problems)} problems but {len(wrong_rationales)} rationales")
         wrong = [w.text if isinstance(w, Rationale) else str(w) for w in wrong_rationales]
         prompts = [self.prompts.feedback(p, w) for p, w in zip(problems, wrong)]
-        grid = self.complete(prompts, n, **self.feedback_sampling)
+        grid = self.complete(prompts, n, call="feedback", **self.feedback_sampling)
         out = []
         for p, w, prompt, row in zip(problems, wrong, prompts, grid):
             for s, c in enumerate(row):
