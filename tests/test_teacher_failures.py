@@ -186,10 +186,9 @@ def test_fdd_question_generation_failures_fail_the_job(tmp_path):
     outs = [tmp_path / "r1" / f for f in ("generated.jsonl", "programs.jsonl", "stats.json")]
     bad = problems(4)[1].question  # a hard seed: its "similar" question request fails
     kw = {"teacher": "openai", "round": 1, "options": {"k": 2, "min_agree": 1}}
-    with FakeOpenAIServer(faults=fault_plan([], always=[bad], always_kind="400")) as srv:
-        with pytest.raises(TeacherFailed, match=f"{srv.url}.*model 'fake-model'") as e:
-            fdd.generate(*ins, prev, *outs, teacher_options=options(srv.url, tmp_path / "c"),
-                         **kw)
+    srv = FakeOpenAIServer(faults=fault_plan([], always=[bad], always_kind="400"))
+    with srv, pytest.raises(TeacherFailed, match=f"{srv.url}.*model 'fake-model'") as e:
+        fdd.generate(*ins, prev, *outs, teacher_options=options(srv.url, tmp_path / "c"), **kw)
     assert "400: 1" in str(e.value) and not any(p.exists() for p in outs)
     cost = read_json(tmp_path / "r1" / "teacher_cost.json")
     assert cost["calls"]["question:similar"]["failed"] == 1 and cost["status"] == "failed"
@@ -212,11 +211,11 @@ def test_tailored_feedback_failures_fail_the_job(tmp_path):
     write_json(tmp_path / "mistakes.json", {p.id: ["She has 3 cups."] for p in probs})
     out = tmp_path / "r1" / "feedback.jsonl"
     bad = probs[2].question
-    with FakeOpenAIServer(faults=fault_plan([], always=[bad], always_kind="500")) as srv:
-        with pytest.raises(TeacherFailed, match="500: 1"):
-            tailored.feedback(tmp_path / "train.jsonl", tmp_path / "mistakes.json", out,
-                              teacher="openai",
-                              teacher_options=options(srv.url, tmp_path / "c", max_attempts=2))
+    srv = FakeOpenAIServer(faults=fault_plan([], always=[bad], always_kind="500"))
+    with srv, pytest.raises(TeacherFailed, match="500: 1"):
+        tailored.feedback(tmp_path / "train.jsonl", tmp_path / "mistakes.json", out,
+                          teacher="openai",
+                          teacher_options=options(srv.url, tmp_path / "c", max_attempts=2))
     assert not out.exists()
     with FakeOpenAIServer() as clean:
         n = tailored.feedback(tmp_path / "train.jsonl", tmp_path / "mistakes.json", out,

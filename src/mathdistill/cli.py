@@ -30,12 +30,11 @@ from mathdistill.io import (
     DataError,
     iter_jsonl,
     iter_records,
-    read_records,
     read_yaml,
     write_json,
     write_jsonl,
 )
-from mathdistill.records import STRATEGIES, Problem, Rationale, RecordError
+from mathdistill.records import STRATEGIES, Rationale, RecordError
 
 logger = logging.getLogger("mathdistill.cli")
 

@@ -118,7 +118,7 @@ def call_rows(cost: dict) -> list[dict]:
     by_call = (cost.get("ledger") or {}).get("by_call") or {}
     rows = []
     for call, run in sorted((cost.get("calls") or {}).items()):
-        kind, _, strategy = call.partition(":")
+        strategy = call.partition(":")[2]
         rows.append({"teacher": cost.get("teacher"), "strategy": strategy or None,
                      "job": cost.get("label"), "call": call,
                      **_cost_cells(run, by_call.get(call, {} if cost.get("ledger") else None))})

@@ -123,7 +123,7 @@ class CompletionBackend:
                  n_shots: int = 8, prompt_style: str | dict | None = None,
                  demo_source: str = "file", demo_seed: int = 0, data_dir: str | None = None,
                  question_sampling: dict | None = None, feedback_sampling: dict | None = None,
-                 max_failed_streak: int | None = 32, progress: bool = True):
+                 max_failed_streak: int | None = 16, progress: bool = True):
         if not model:
             raise TeacherError(f"{self.name} teacher: no model given (config key 'model')")
         if mode not in ("chat", "completions"):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import Self
 
 from mathdistill.io import write_json
 from mathdistill.teachers.backend import CompletionBackend, TeacherAbort, TeacherError
@@ -75,7 +76,7 @@ class TeacherJob:
         if self.real and cost_out is not None:
             self.teacher.ledger = CostLedger(ledger_path(cost_out), label=self.label)
 
-    def __enter__(self) -> TeacherJob:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, typ, exc, tb) -> bool:

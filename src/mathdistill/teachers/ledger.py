@@ -89,8 +89,7 @@ class CostMeter:
 
 def ledger_path(cost_out: str | os.PathLike) -> str:
     """The ledger beside a cost record: cost.json -> cost.ledger.jsonl."""
-    s = os.fspath(cost_out)
-    return (s[:-5] if s.endswith(".json") else s) + ".ledger.jsonl"
+    return os.fspath(cost_out).removesuffix(".json") + ".ledger.jsonl"
 
 
 class CostLedger:
