@@ -232,19 +232,18 @@ class CompletionBackend:
             self._warned_greedy = True
         call = call or (":".join(filter(None, (prompts[0].kind, prompts[0].strategy)))
                         if prompts else "none")
-        meter = self._meter(call)
         grid: list[list[Completion | None]] = [[None] * n for _ in prompts]
         batched = self.batch_samples and n > 1
         todo = [r for i, p in enumerate(prompts)
                 for r in self._plan(grid, i, p, range(n), batched, overrides, call)]
         try:
-            deferred = self._send(grid, todo, meter)
+            deferred = self._send(grid, todo)
             if deferred:  # the server ignored n: the rest one sample at a time
                 todo = [r for i, samples in deferred
                         for r in self._plan(grid, i, prompts[i], samples, False, overrides, call)]
-                self._send(grid, todo, meter)
+                self._send(grid, todo)
         finally:
-            meter.wall_s += time.perf_counter() - t0
+            self._meter(call).wall_s += time.perf_counter() - t0
         missing = sum(c is None for row in grid for c in row)
         if missing:  # a backend bug: never drop a completion silently
             raise TeacherError(f"{self.name}: {missing} completion(s) neither served nor failed")
@@ -254,7 +253,7 @@ class CompletionBackend:
                     m.cached, m.generated, m.failed, m.requests, m.prompt_tokens, m.completion_tokens)
         return grid  # type: ignore[return-value]
 
-    def _send(self, grid, todo: list[Request], meter: CostMeter) -> list[tuple[int, tuple]]:
+    def _send(self, grid, todo: list[Request]) -> list[tuple[int, tuple]]:
         """Run `todo` through the backend (one request per distinct key); returns the
         (prompt index, samples) a short or deferred batched answer left to ask one by one."""
         pending: dict[str, list[Request]] = {}
@@ -284,7 +283,7 @@ class CompletionBackend:
                 for r in pending[req.key]:
                     self._fill(grid, r, entry, cached=False)
             else:
-                self._failed(req, error, attempts, kind, pending[req.key], grid, meter)
+                self._failed(req, error, attempts, kind, pending[req.key], grid)
             bar.update()
 
         try:
@@ -315,7 +314,7 @@ class CompletionBackend:
         return [(r.index, r.samples[1:]) for r in reqs]
 
     def _failed(self, req: Request, error: str | None, attempts: int, kind: str | None,
-                reqs: list[Request], grid, meter: CostMeter) -> None:
+                reqs: list[Request], grid) -> None:
         error = error or "unknown error"
         kind = kind or error.split(":", 1)[0].strip() or "error"
         if not self.records_responses:
@@ -325,7 +324,7 @@ class CompletionBackend:
         for r in reqs:
             for s in r.samples:
                 grid[r.index][s] = Completion(None, error=error)
-        meter.add_failed(len(req.samples), kind)
+        self._meter(req.call).add_failed(len(req.samples), kind)
         logger.warning("%s: request failed after %d attempt(s): %s", self.name, attempts, error)
         self._fail_streak += 1
         if self.max_failed_streak and self._fail_streak >= self.max_failed_streak:
