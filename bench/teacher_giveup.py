@@ -3,7 +3,8 @@
     python bench/teacher_giveup.py                        # 200 problems, concurrency 8 and 1
     python bench/teacher_giveup.py --problems 50 --concurrency 8 --out giveup.json
 
-Cases: "dead" (nothing listens on the port: connection refused), "401" (the fake server
+Cases: "dead" (nothing listens on the port: connection refused), "blackhole" (a port whose
+listen queue is full: connects time out after connect_timeout), "401" (the fake server
 rejects the key), "500" (the fake server answers 500 to every request: retried
 `max_attempts` times each, until `max_failed_streak` requests in a row gave up) and "drop"
 (the server closes every connection without answering). Each run goes through
@@ -38,9 +39,15 @@ def one(case: str, n_problems: int, concurrency: int, tmp: Path) -> dict:
     probs = [Problem(id=f"g/{i}", dataset="g", answer=1.0, question=f"Q{i}: what is 1?")
              for i in range(n_problems)]
     write_jsonl(tmp / "p.jsonl", probs)
-    srv = None
+    srv, hole = None, None
     if case == "dead":
         url = free_url()
+    elif case == "blackhole":
+        hole, filler = socket.socket(), socket.socket()
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(0)
+        filler.connect(hole.getsockname())  # takes the one queue slot; nothing is accepted
+        url = f"http://127.0.0.1:{hole.getsockname()[1]}/v1"
     else:
         faults = None if case == "401" else fault_plan([], always=["what is"], always_kind="500")
         if case == "drop":
@@ -62,6 +69,9 @@ def one(case: str, n_problems: int, concurrency: int, tmp: Path) -> dict:
     sent = sum(srv.requests().values()) if srv else cost["ledger"]["requests"]
     if srv:
         srv.stop()
+    if hole:
+        hole.close()
+        filler.close()
     return {"case": case, "concurrency": concurrency, "problems": n_problems,
             "seconds_to_give_up": round(took, 2), "requests": sent,
             "status": cost.get("status"), "names_url": url in message,
@@ -72,7 +82,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", type=int, default=200)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 1])
-    ap.add_argument("--cases", nargs="+", default=["dead", "401", "drop", "500"])
+    ap.add_argument("--cases", nargs="+", default=["dead", "blackhole", "401", "drop", "500"])
     ap.add_argument("--out", help="write the rows as JSON here")
     a = ap.parse_args(argv)
     rows = []

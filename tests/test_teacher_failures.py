@@ -107,6 +107,20 @@ def test_dead_server_aborts_fast_naming_the_url(tmp_path, capsys, concurrency):
     assert 5 <= cost["ledger"]["requests"] < 5 + concurrency  # the default 5, + in flight
 
 
+def test_unanswered_connects_abort_fast(tmp_path, capsys):
+    """A blackholed address: the listen queue is full, connects time out (connect_timeout)."""
+    with socket.socket() as srv, socket.socket() as filler:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        filler.connect(srv.getsockname())  # takes the one queue slot; nothing is accepted
+        url = f"http://127.0.0.1:{srv.getsockname()[1]}/v1"
+        t0 = time.perf_counter()
+        rc, _ = teach(tmp_path, url, k=10, connect_timeout=0.3)
+        took = time.perf_counter() - t0
+    err = capsys.readouterr().err
+    assert rc == 2 and "connection failures in a row" in err and url in err and took < 30
+
+
 def test_auth_failure_aborts_at_once(tmp_path, capsys):
     with FakeOpenAIServer(api_key="right") as srv:
         rc, _ = teach(tmp_path, srv.url, api_key="wrong", k=20)
