@@ -109,3 +109,28 @@ def test_teacher_table_shows_teacher_cost(tmp_path):
     row = teacher.iloc[0]
     assert (row["calls"], row["cached"], row["tokens_in"], row["tokens_out"]) == (3, 1, 1200, 340)
     assert "tokens_in" in (tmp_path / "tables" / "teacher.md").read_text()
+
+
+def test_teacher_table_has_a_cost_row_for_every_kind_of_call(tmp_path):
+    """Calls/tokens come from the job's ledger (every run, killed ones too); FDD and
+    Tailored teacher jobs get one row per kind of call."""
+    stats = tmp_path / "s.json"
+    write_json(stats, {"teacher": "openai", "strategy": "cot", "total": 4, "kept": 4,
+                       "dropped": 0, "drop_rate": 0.0})
+    cost = tmp_path / "cost.json"
+    write_json(cost, {"teacher": "openai", "label": "teach cot", "requests": 1, "cached": 3,
+                      "failed": 0, "prompt_tokens": 100, "completion_tokens": 10,
+                      "ledger": {"requests": 5, "prompt_tokens": 500, "completion_tokens": 50}})
+    fdd = tmp_path / "teacher_cost.json"
+    calls = {"question:harder": {"requests": 2, "cached": 0, "failed": 1},
+             "rationale:pot": {"requests": 4, "cached": 1, "failed": 0}}
+    write_json(fdd, {"teacher": "openai", "label": "fdd questions+labels (r1)", "calls": calls,
+                     "ledger": {"by_call": {"question:harder": {"requests": 3, "prompt_tokens": 30,
+                                                                "completion_tokens": 6}}}})
+    write_tables([], [stats], [], tmp_path / "tables", cost_files=[cost], call_cost_files=[fdd])
+    t = pd.read_csv(tmp_path / "tables" / "teacher.csv")
+    assert list(t["call"]) == ["rationale:cot", "question:harder", "rationale:pot"]
+    assert list(t["calls"]) == [5, 3, 0] and list(t["tokens_in"]) == [500, 30, 0]
+    assert list(t["cached"]) == [3, 0, 1] and list(t["failed"]) == [0, 1, 0]
+    assert list(t["strategy"].fillna("-")) == ["cot", "harder", "pot"]
+    assert t.loc[1, "job"] == "fdd questions+labels (r1)" and pd.isna(t.loc[1, "kept"])

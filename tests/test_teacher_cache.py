@@ -192,3 +192,38 @@ def test_default_cache_location_and_config_errors(tmp_path, monkeypatch):
         EchoBackend("", cache=None)
     with pytest.raises(ValueError, match="mode"):
         EchoBackend("m", cache=None, mode="stream")
+
+
+class OneChoiceBackend(EchoBackend):
+    """Answers every request with a single choice, whatever n asks (like transformers serve)."""
+
+    def _execute(self, requests, deliver):
+        for req in requests:
+            self.calls.append(len(req.samples))
+            deliver(req, result={"choices": [{"text": f"s{req.samples[0]} {req.params['seed']}"}],
+                                 "usage": {"prompt_tokens": 5, "completion_tokens": 1}})
+
+
+def test_driver_falls_back_to_one_request_per_sample(tmp_path, caplog):
+    t = OneChoiceBackend("m", cache=tmp_path / "c.jsonl", batch_samples=True, progress=False)
+    with caplog.at_level(logging.WARNING):
+        got = t.generate(probs(3), "cot", n=2)
+    assert [r.error for r in got] == [None] * 6 and caplog.text.count("ignores n") == 1
+    assert [r.meta.get("raw", r.text) for r in got] == ["s0 0", "s1 1"] * 3  # per-sample seeds
+    # batched requests (each answer kept as sample 0's), then one per missing sample: no waste
+    assert t.calls == [2, 2, 2, 1, 1, 1]
+    c = t.cost()
+    assert (c["requests"], c["short"], c["failed"], c["prompt_tokens"]) == (6, 3, 0, 30)
+    again = OneChoiceBackend("m", cache=tmp_path / "c.jsonl", batch_samples=True, progress=False)
+    assert [r.text for r in again.generate(probs(3), "cot", n=2)] == [r.text for r in got]
+    assert again.calls == []
+
+
+def test_driver_rejects_more_choices_than_asked(tmp_path):
+    class Chatty(EchoBackend):
+        def _execute(self, requests, deliver):
+            for req in requests:
+                deliver(req, result={"choices": [{"text": "a"}, {"text": "b"}]})
+
+    got = Chatty("m", cache=None, progress=False).generate(probs(1), "cot")
+    assert got[0].error == "teacher_failed: expected 1 choices, got 2"

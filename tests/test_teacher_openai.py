@@ -143,8 +143,9 @@ def test_bad_request_is_not_retried(tmp_path):
 
 def test_auth_error_aborts_the_run(tmp_path):
     with (FakeOpenAIServer(faults=fault_plan([], always=["Ann"], always_kind="401")) as srv,
-          pytest.raises(TeacherError, match="401.*fake-model")):
+          pytest.raises(TeacherError, match="127.0.0.1.*fake-model.*401") as err):
         teacher(srv, None).generate(problems(3), "cot")
+    assert srv.url in str(err.value)
 
 
 def test_concurrency_and_rate_limit(tmp_path):
@@ -218,6 +219,10 @@ def test_sigkill_midway_then_rerun_repeats_no_successful_call(tmp_path):
         assert len(rerun_keys) == 40 - len(done)  # and only the missing ones, once each
         cost = read_json(out.parent / "cost.json")
         assert cost["cached"] == len(done) and cost["generated"] == 40 - len(done)
+        # the killed run's paid calls are on the ledger: all but those in flight (<= 2)
+        paid = cost["ledger"]
+        assert paid["runs"] == 2 and len(srv.log) - 2 <= paid["requests"] <= len(srv.log)
+        assert paid["by_call"]["rationale:cot"]["prompt_tokens"] > cost["prompt_tokens"]
         t_final = time.time()
         assert subprocess.run(cmd, check=False, timeout=60).returncode == 0  # finished stage: no calls
         assert [k for t_arr, k, _ in srv.log if t_arr >= t_final] == []

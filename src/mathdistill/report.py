@@ -11,7 +11,10 @@ Tables:
   the 95% interval (mathdistill.stats: t over seeds; one seed: Wilson over the test
   problems), `mean_ci_low/high` a t interval of the seeds' means; Markdown shows
   `mean [low, high]` where there are >= 2 seeds.
-- teacher: per (teacher, strategy): rationales generated, kept, dropped, drop rate, reasons.
+- teacher: per (teacher, strategy): rationales generated, kept, dropped, drop rate, reasons,
+  with the teacher's cost (calls and tokens paid over every run, from the job's ledger);
+  then one cost row per kind of call of the other teacher jobs (FDD questions and labels,
+  Tailored feedback: `call_cost_files`).
 - training: per (method, student, round, seed): examples, steps, first / final loss, time.
 - strategies: per (method, student, round, seed, data set): accuracy, the share of each strategy
   among the answers (`share_<s>`; Combined/SIKeD: the tag the student chose, ETD: the format
@@ -99,11 +102,34 @@ def accuracy_markdown(df: pd.DataFrame) -> str:
 
 COST_COLUMNS = {"requests": "calls", "cached": "cached", "failed": "failed",
                 "prompt_tokens": "tokens_in", "completion_tokens": "tokens_out"}
+PAID = ("requests", "prompt_tokens", "completion_tokens")  # from the ledger when there is one
 
 
-def teacher_table(stats: Sequence[dict], costs: Sequence[dict] = ()) -> pd.DataFrame:
+def _cost_cells(run: dict, ledger: dict | None) -> dict:
+    """Cost columns: calls and tokens paid over every run of the job (its ledger, killed
+    runs included), cache hits and failures of the run that wrote the record."""
+    return {name: (ledger if ledger is not None and key in PAID else run).get(key, 0)
+            for key, name in COST_COLUMNS.items()}
+
+
+def call_rows(cost: dict) -> list[dict]:
+    """One teacher-table row per kind of call of a job's cost record (teachers.job):
+    FDD question generation and labelling, Tailored feedback, ..."""
+    by_call = (cost.get("ledger") or {}).get("by_call") or {}
+    rows = []
+    for call, run in sorted((cost.get("calls") or {}).items()):
+        strategy = call.partition(":")[2]
+        rows.append({"teacher": cost.get("teacher"), "strategy": strategy or None,
+                     "job": cost.get("label"), "call": call,
+                     **_cost_cells(run, by_call.get(call, {} if cost.get("ledger") else None))})
+    return rows
+
+
+def teacher_table(stats: Sequence[dict], costs: Sequence[dict] = (),
+                  call_costs: Sequence[dict] = ()) -> pd.DataFrame:
     """One row per (teacher, strategy) with the filter's kept/dropped counts and reasons, and
-    (given `costs`, aligned with `stats`) the teacher's calls, cache hits and tokens."""
+    (given `costs`, aligned with `stats`) the teacher's calls, cache hits and tokens; then
+    a cost row per kind of call of every record in `call_costs` (FDD, Tailored jobs)."""
     rows = []
     for s in stats:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.get("by_error", {}).items(),
@@ -112,12 +138,17 @@ def teacher_table(stats: Sequence[dict], costs: Sequence[dict] = ()) -> pd.DataF
                      "total": s["total"], "kept": s["kept"], "dropped": s["dropped"],
                      "drop_rate": 100.0 * s["drop_rate"], "reasons": reasons})
     columns = ["teacher", "strategy", "total", "kept", "dropped", "drop_rate", "reasons"]
-    if costs:
-        for row, cost in zip(rows, costs, strict=True):
-            row.update({name: cost.get(key, 0) for key, name in COST_COLUMNS.items()})
+    if costs or call_costs:
+        columns[2:2] = ["job", "call"]
         columns += list(COST_COLUMNS.values())
-    df = pd.DataFrame(rows, columns=columns)
-    return df.sort_values(["teacher", "strategy"], kind="stable").reset_index(drop=True)
+    for row, cost in zip(rows, costs, strict=True) if costs else ():
+        row.update({"job": cost.get("label", "teach"), "call": f"rationale:{row['strategy']}",
+                    **_cost_cells(cost, cost.get("ledger"))})
+    extra = [r for c in call_costs for r in call_rows(c)]
+    df = pd.DataFrame(rows, columns=columns).sort_values(["teacher", "strategy"], kind="stable")
+    if extra:
+        df = pd.concat([df, pd.DataFrame(extra, columns=columns)], ignore_index=True)
+    return df.reset_index(drop=True)
 
 
 def training_table(logs: Sequence[dict]) -> pd.DataFrame:
@@ -195,14 +226,16 @@ def _read_all(paths, keys) -> list[dict]:
 
 
 def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
-                 train_log_files: Sequence, outdir, cost_files: Sequence = ()) -> dict[str, str]:
+                 train_log_files: Sequence, outdir, cost_files: Sequence = (),
+                 call_cost_files: Sequence = ()) -> dict[str, str]:
     """Write accuracy/teacher/training/strategies tables (.md, .csv) in `outdir`; returns the
-    Markdown. `cost_files`: the teacher's cost.json per filter_stats file (same order)."""
+    Markdown. `cost_files`: the teacher's cost.json per filter_stats file (same order);
+    `call_cost_files`: the teacher_cost.json of other teacher jobs (FDD, Tailored)."""
     outdir = Path(outdir)
     acc, sizes = accuracy_table(_read_all(metrics_files, KEYS + ["dataset", "accuracy", "n"]))
     teacher = teacher_table(_read_all(filter_stats_files, ["total", "kept", "dropped",
                                                             "drop_rate"]),
-                            _read_all(cost_files, []))
+                            _read_all(cost_files, []), _read_all(call_cost_files, []))
     training = training_table(_read_all(train_log_files, KEYS))
     strategies = strategy_table(_read_all(metrics_files, KEYS + ["dataset"]))
     n_line = ", ".join(f"{d} {n}" for d, n in sizes.items())
@@ -211,8 +244,11 @@ def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
                     + f"\nProblems per data set: {n_line}. With >= 2 seeds: mean over the "
                       "seeds [95% t interval]; accuracy.csv has every interval.\n",
         "teacher": "# Teacher rationales kept by the filter\n\n" + markdown(teacher)
-                   + "\ndrop_rate in %; reasons: why rationales were dropped; calls, cached, "
-                     "tokens_in/out: the teacher's paid requests, cache hits and tokens.\n",
+                   + "\ndrop_rate in %; reasons: why rationales were dropped; job, call: the "
+                     "teacher job and kind of call; calls, tokens_in/out: the requests and "
+                     "tokens paid over every run of the job (its cost ledger, killed runs "
+                     "included); cached, failed: cache hits and failed completions of the "
+                     "run that finished.\n",
         "training": "# Training\n\n" + markdown(training, digits=3),
         "strategies": "# Strategies per method, round and data set\n\n" + markdown(strategies)
                       + "\nshare_/acc_/queried_ in %: share of the answers in each strategy, "

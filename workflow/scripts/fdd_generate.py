@@ -9,4 +9,4 @@ with log_to(snakemake.log[0]):
              out.generated, out.programs, out.stats, teacher=snakemake.params.teacher,
              teacher_options=snakemake.params.teacher_options, options=snakemake.params.options,
              round=int(w.round), strategy=snakemake.params.strategy, seed=snakemake.params.seed,
-             meta=snakemake.params.meta)
+             meta=snakemake.params.meta, cost_out=getattr(out, "cost", None))

@@ -6,4 +6,5 @@ from mathdistill.stages import log_to
 with log_to(snakemake.log[0]):
     write_tables(snakemake.input.metrics, snakemake.input.filter_stats,
                  snakemake.input.train_logs, snakemake.params.outdir,
-                 cost_files=snakemake.input.costs)
+                 cost_files=snakemake.input.costs,
+                 call_cost_files=list(getattr(snakemake.input, "call_costs", [])))

@@ -6,4 +6,5 @@ from mathdistill.stages.tailored import feedback
 with log_to(snakemake.log[0]):
     p = snakemake.params
     feedback(snakemake.input.train, snakemake.input.mistakes, snakemake.output[0],
-             teacher=p.teacher, teacher_options=p.teacher_options, options=p.options)
+             teacher=p.teacher, teacher_options=p.teacher_options, options=p.options,
+             cost_out=getattr(snakemake.output, "cost", None))

@@ -17,11 +17,10 @@ from mathdistill.io import (
     DataError,
     iter_jsonl,
     iter_records,
-    read_records,
     write_json,
     write_jsonl,
 )
-from mathdistill.records import STRATEGIES, Problem, Rationale
+from mathdistill.records import STRATEGIES, Rationale
 
 __all__ = ["COMMANDS", "check_strategy"]
 
@@ -44,25 +43,14 @@ def _add_teach(sub) -> None:
     p.set_defaults(func=cmd_teach)
 
 
-def _write_teach_cost(teacher, args) -> None:
-    if hasattr(teacher, "write_cost"):
-        from pathlib import Path
-
-        teacher.write_cost(args.cost or Path(args.out).with_name("cost.json"))
-
-
 def cmd_teach(args) -> int:
-    from mathdistill.teachers import get_teacher
+    from mathdistill.stages.teacher import teach
 
     if args.n < 1:
         raise UsageError(f"--n must be >= 1, got {args.n}")
-    teacher = get_teacher(args.teacher, **config_options(args))
-    problems = read_records(args.problems, Problem)
-    rationales = teacher.generate(problems, args.strategy, n=args.n)
-    n = write_jsonl(args.out, rationales)
-    _write_teach_cost(teacher, args)
-    print(f"teach: {args.teacher} wrote {n} {args.strategy} rationales for "
-          f"{len(problems)} problems to {args.out}")
+    n = teach(args.problems, args.teacher, args.strategy, args.out, n=args.n,
+              options=config_options(args), cost_out=args.cost)
+    print(f"teach: {args.teacher} wrote {n} {args.strategy} rationales to {args.out}")
     return 0
 
 

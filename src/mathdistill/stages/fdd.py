@@ -32,6 +32,7 @@ import inspect
 import logging
 import random
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from mathdistill.io import DataError, read_records, write_json, write_jsonl
 from mathdistill.records import Prediction, Problem, Rationale
@@ -104,32 +105,38 @@ def _questions(teacher, seeds: list[Problem], mode: str, seed: int) -> list:
 def generate(pool_file, exam_file, previous_files: Sequence, out_generated, out_programs,
              out_stats, *, teacher: str, teacher_options: Mapping | None = None,
              options: Mapping | None = None, round: int, strategy: str = "pot", seed: int = 0,
-             meta: Mapping | None = None) -> dict:
+             meta: Mapping | None = None, cost_out=None) -> dict:
     """Round r's easy/hard split, new questions, dedup and labels (see the module docstring).
 
     `previous_files`: D_{r-1} (D_0 and G_1..G_{r-1}), the questions new ones are deduped
     against. Generation, labelling and dedup happen here together, so every written
-    question has its label."""
+    question has its label. The teacher's calls (questions and labelling programs) ->
+    `cost_out` (default: teacher_cost.json beside `out_stats`; see teachers.job: too many
+    failed requests raise TeacherFailed before any output is written)."""
     from mathdistill.filtering import score_rationales
     from mathdistill.methods import fdd
-    from mathdistill.teachers import get_teacher
+    from mathdistill.teachers.job import TeacherJob
 
     opts = parse_options(options)
     pool = read_records(pool_file, Problem)
     easy, hard = fdd.split_easy_hard(pool, read_records(exam_file, Prediction))
-    backend = get_teacher(teacher, **dict(teacher_options or {}))
-    cands: list[Problem] = []
-    counts: dict[str, dict] = {}
-    for mode, seeds in fdd.question_requests(easy, hard).items():
-        got = fdd.candidates(seeds, mode, _questions(backend, seeds, mode, seed + round), round)
-        counts[mode] = {"seeds": len(seeds), "candidates": len(got)}
-        cands += got
-    previous = _read_rationales(previous_files)
-    kept, dropped = fdd.dedup_rouge(cands, fdd.questions(previous),
-                                    float(opts["rouge_threshold"]),
-                                    within=bool(opts["dedup_within_round"]))
-    k, min_agree = int(opts["k"]), int(opts["min_agree"])
-    programs = score_rationales(backend.generate(kept, strategy, n=k)) if kept else []
+    cost_out = cost_out or Path(out_stats).with_name("teacher_cost.json")
+    with TeacherJob(teacher, teacher_options, cost_out=cost_out,
+                    label=f"fdd questions+labels ({Path(out_stats).parent})") as job:
+        cands: list[Problem] = []
+        counts: dict[str, dict] = {}
+        for mode, seeds in fdd.question_requests(easy, hard).items():
+            got = fdd.candidates(seeds, mode, _questions(job.teacher, seeds, mode, seed + round),
+                                 round)
+            counts[mode] = {"seeds": len(seeds), "candidates": len(got)}
+            cands += got
+        previous = _read_rationales(previous_files)
+        kept, dropped = fdd.dedup_rouge(cands, fdd.questions(previous),
+                                        float(opts["rouge_threshold"]),
+                                        within=bool(opts["dedup_within_round"]))
+        k, min_agree = int(opts["k"]), int(opts["min_agree"])
+        programs = score_rationales(job.teacher.generate(kept, strategy, n=k)) if kept else []
+        teacher_meta = job.finish()
     problems, g_r, label_stats = fdd.label_by_majority(kept, programs, k=k, min_agree=min_agree,
                                                        round=round)
     write_jsonl(out_generated, problems)
@@ -141,6 +148,7 @@ def generate(pool_file, exam_file, previous_files: Sequence, out_generated, out_
              "rationales_added": len(g_r), "previous_rationales": len(previous),
              "options": {key: opts[key] for key in ("k", "min_agree", "rouge_threshold",
                                                     "dedup_within_round")},
+             "teacher": teacher_meta,
              "dedup_examples": dropped[:5]}
     write_json(out_stats, stats)
     logger.info("fdd round %d: pool %d (easy %d, hard %d), %d candidates, %d deduped, "

@@ -111,22 +111,28 @@ def exam(model, train_file, out_exam, out_mistakes, *, round: int, strategy: str
 
 
 def feedback(train_file, mistakes_file, out, *, teacher: str,
-             teacher_options: Mapping | None = None, options: Mapping | None = None) -> int:
-    """The teacher's rationale for each (mistaken question, mistake), scored -> `out`."""
+             teacher_options: Mapping | None = None, options: Mapping | None = None,
+             cost_out=None) -> int:
+    """The teacher's rationale for each (mistaken question, mistake), scored -> `out`; the
+    teacher's calls -> `cost_out` (default: teacher_cost.json beside `out`; see
+    teachers.job: too many failed requests raise TeacherFailed and `out` is not written)."""
     from mathdistill.filtering import score_rationales
     from mathdistill.methods import tailored
-    from mathdistill.teachers import get_teacher
+    from mathdistill.teachers.job import TeacherJob
 
     opts = parse_options(options)
     mistakes = read_json(mistakes_file)
     problems = [p for p in read_records(train_file, Problem) if p.id in mistakes]
     probs, wrong = tailored.feedback_requests(problems, mistakes,
                                               per_question=int(opts["feedback_per_question"]))
-    backend = get_teacher(teacher, **dict(teacher_options or {}))
-    if not hasattr(backend, "feedback"):
-        raise ValueError(f"teacher {teacher!r} cannot give feedback (Tailored Learning needs "
-                         "feedback: annotated, openai, vllm, hf)")
-    rationales = score_rationales(backend.feedback(probs, wrong)) if probs else []
+    cost_out = cost_out or Path(out).with_name("teacher_cost.json")
+    with TeacherJob(teacher, teacher_options, cost_out=cost_out,
+                    label=f"tailored feedback ({Path(out).parent})") as job:
+        if not hasattr(job.teacher, "feedback"):
+            raise ValueError(f"teacher {teacher!r} cannot give feedback (Tailored Learning "
+                             "needs feedback: annotated, openai, vllm, hf)")
+        rationales = score_rationales(job.teacher.feedback(probs, wrong)) if probs else []
+        job.finish(produced=len(rationales))
     n = write_jsonl(out, rationales)
     logger.info("tailored feedback: %d rationales for %d mistakes on %d questions (%d correct)",
                 n, len(wrong), len(problems), sum(bool(r.correct) for r in rationales))

@@ -23,20 +23,18 @@ logger = logging.getLogger(__name__)
 def teach(problems_file, teacher: str, strategy: str, out, *, n: int = 1,
           options: Mapping | None = None, cost_out=None) -> int:
     """Teacher rationales in `strategy` for every problem of `problems_file` -> `out`;
-    calls, cache hits and tokens -> `cost_out` (default: cost.json beside `out`)."""
-    from mathdistill.teachers import get_teacher
+    calls, cache hits and tokens -> `cost_out` (default: cost.json beside `out`), every
+    response also -> cost.ledger.jsonl beside it. Too many failed requests (teacher option
+    `max_failed_fraction`, default 0): nothing is written to `out`, TeacherFailed is raised
+    (see teachers.job)."""
+    from mathdistill.teachers.job import TeacherJob
 
     problems = read_records(problems_file, Problem)
-    backend = get_teacher(teacher, **dict(options or {}))
-    rationales = backend.generate(problems, strategy, n=n)
-    count = write_jsonl(out, rationales)
     cost_out = cost_out or Path(out).with_name("cost.json")
-    if hasattr(backend, "write_cost"):  # real backends: calls/cache hits/tokens
-        backend.write_cost(cost_out)
-    else:  # offline teachers make no calls
-        write_json(cost_out, {"teacher": teacher, "requests": 0, "cached": 0,
-                              "generated": count, "failed": 0, "prompt_tokens": 0,
-                              "completion_tokens": 0})
+    with TeacherJob(teacher, options, cost_out=cost_out, label=f"teach {strategy}") as job:
+        rationales = job.teacher.generate(problems, strategy, n=n)
+        job.finish(produced=len(rationales))
+        count = write_jsonl(out, rationales)
     logger.info("teacher %s/%s: %d rationales for %d problems", teacher, strategy, count,
                 len(problems))
     return count

@@ -10,7 +10,7 @@
     python -m mathdistill teach --teacher openai ... (base_url http://127.0.0.1:8000/v1)
 
 Endpoints: POST /v1/chat/completions, POST /v1/completions (n, seed, temperature
-honoured), GET /v1/models. With api_key set, other bearer tokens get 401. Answers are deterministic functions of the request: "canned"
+honoured; `ignore_n=True`: one choice whatever n), GET /v1/models. With api_key set, other bearer tokens get 401. Answers are deterministic functions of the request: "canned"
 (hash-derived text in the requested strategy's format), "annotated" (the annotated
 teacher's rationale for a known GSM8K question, canned otherwise) or a callable
 (payload, params, choice_index) -> str. A request is identified by the client's
@@ -207,7 +207,8 @@ class FakeOpenAIServer:
     def __init__(self, answer: str | Callable = "canned", *, faults: FaultFn | None = None,
                  latency: float = 0.0, retry_after: float = 0.2, slow_s: float = 2.0,
                  host: str = "127.0.0.1", port: int = 0, model: str = "fake-model",
-                 problems=None, data_dir=None, api_key: str | None = None):
+                 problems=None, data_dir=None, api_key: str | None = None,
+                 ignore_n: bool = False):
         if answer == "canned":
             answer = canned_answer
         elif answer == "annotated":
@@ -217,6 +218,7 @@ class FakeOpenAIServer:
         self.answer, self.faults, self.latency = answer, faults, latency
         self.retry_after, self.slow_s, self.model = retry_after, slow_s, model
         self.api_key = api_key  # when set, other bearer tokens get 401
+        self.ignore_n = ignore_n  # answer one choice whatever n asks (like transformers serve)
         self.log: list[tuple[float, str, str]] = []  # (time.time() on arrival, key, kind)
         self.inflight = self.max_inflight = 0
         self._attempts: Counter = Counter()
@@ -280,7 +282,7 @@ class FakeOpenAIServer:
     def _answer(self, body: dict, chat: bool) -> dict:
         payload = {"messages": body.get("messages", [])} if chat else {"prompt": body.get("prompt", "")}
         params = {k: body.get(k) for k in ("temperature", "top_p", "max_tokens", "seed")}
-        n = int(body.get("n") or 1)
+        n = 1 if self.ignore_n else int(body.get("n") or 1)
         texts = [self.answer(payload, params, i) for i in range(n)]
         prompt_words = len(json.dumps(payload).split())
         choices = []

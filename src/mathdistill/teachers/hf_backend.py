@@ -99,7 +99,6 @@ class HFTeacher(CompletionBackend):
         if any(len(r.samples) != k for r in batch):
             raise TeacherError("hf teacher: a batch mixes sample counts")
         p = batch[0].params
-        self.meter.requests += len(batch)
         tok = self.tokenizer
         # a chat template already holds BOS etc.; plain text gets the tokenizer's specials
         enc = tok([self._text(r) for r in batch], return_tensors="pt", padding=True,

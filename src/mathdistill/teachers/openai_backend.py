@@ -9,15 +9,21 @@
 Config keys (besides those of backend.CompletionBackend): base_url (else $OPENAI_BASE_URL),
 api_key (else the variable named by api_key_env, default OPENAI_API_KEY; "EMPTY" for a
 local server), concurrency (requests in flight), rate_limit (requests/s, None = no limit),
-timeout (s per request), max_attempts, backoff_initial/backoff_max (s, exponential with
-jitter), max_retry_after (cap on a server's Retry-After, s), send_seed, max_stop (stop
-strings sent; OpenAI accepts 4), extra_body (e.g. {"top_k": 20} for vLLM),
-max_tokens_field ("max_completion_tokens" for OpenAI o-series models).
+timeout (s per request), connect_timeout (s to open a connection), max_attempts,
+backoff_initial/backoff_max (s, exponential with jitter), max_retry_after (cap on a
+server's Retry-After, s), max_connection_failures, send_seed, max_stop (stop strings sent;
+OpenAI accepts 4), extra_body (e.g. {"top_k": 20} for vLLM), max_tokens_field
+("max_completion_tokens" for OpenAI o-series models).
 
 Requests go through the official SDK (AsyncOpenAI, typed ChatCompletion/Completion).
 Retries (tenacity; the SDK's own are off): 408/409/429/5xx, timeouts, connection errors
-and malformed bodies; a 429/503 with Retry-After waits exactly that long. 401/403/404
-abort the run (TeacherError); other 4xx fail only that request.
+and malformed bodies; a 429/503 with Retry-After waits exactly that long. Fail fast:
+401/403/404 abort the run at once, and so do `max_connection_failures` connection failures
+in a row (refused, reset, DNS, connect timeout; any HTTP answer resets the count) -- a dead
+or mistyped base_url -- (TeacherAbort, naming the URL); other 4xx fail only that request.
+Every response and failed attempt is recorded (meters and ledger) with its usage, a
+malformed 200 included; an answer with fewer choices than `n` goes back to the driver
+(batch_samples fallback), never retried.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from tenacity import (
     wait_random,
 )
 
-from mathdistill.teachers.backend import CompletionBackend, Request, TeacherError
+from mathdistill.teachers.backend import CompletionBackend, Request, TeacherAbort, TeacherError
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,10 @@ KEY_HEADER = "X-Mathdistill-Key"
 class MalformedResponse(ValueError):
     """The server answered 200 with a body that is not a usable completion."""
 
+    def __init__(self, message: str, usage: dict | None = None):
+        super().__init__(message)
+        self.usage = usage  # what the response says it cost, if it says
+
 
 # errors a request can end with; anything else is a bug and propagates
 EXPECTED = (openai.OpenAIError, MalformedResponse, json.JSONDecodeError, asyncio.TimeoutError)
@@ -59,6 +69,8 @@ EXPECTED = (openai.OpenAIError, MalformedResponse, json.JSONDecodeError, asyncio
 def error_kind(e: BaseException) -> str:
     if isinstance(e, openai.APIStatusError):
         return str(e.status_code)
+    if type(e.__cause__).__name__ == "ConnectTimeout":  # no server answers at that address
+        return "connection"
     if isinstance(e, (openai.APITimeoutError, asyncio.TimeoutError)):
         return "timeout"
     if isinstance(e, openai.APIConnectionError):
@@ -101,12 +113,15 @@ def retry_after(e: BaseException | None) -> float | None:
 
 class OpenAITeacher(CompletionBackend):
     name = "openai"
+    records_responses = True  # _call records every response and failed attempt
 
     def __init__(self, model: str | None = None, *, base_url: str | None = None,
                  api_key: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  concurrency: int = 8, rate_limit: float | None = None, timeout: float = 120.0,
-                 max_attempts: int = 6, backoff_initial: float = 1.0, backoff_max: float = 60.0,
-                 max_retry_after: float = 300.0, send_seed: bool = True, max_stop: int | None = 4,
+                 connect_timeout: float = 5.0, max_attempts: int = 6,
+                 backoff_initial: float = 1.0, backoff_max: float = 60.0,
+                 max_retry_after: float = 300.0, max_connection_failures: int = 5,
+                 send_seed: bool = True, max_stop: int | None = 4,
                  extra_body: dict | None = None, send_key_header: bool = True,
                  max_tokens_field: str = "max_tokens", **common):
         model = model or os.environ.get("MATHDISTILL_TEACHER_MODEL")
@@ -117,16 +132,24 @@ class OpenAITeacher(CompletionBackend):
         if not self.api_key:
             raise TeacherError(f"openai teacher: no API key (set ${api_key_env} or config api_key; "
                                "set base_url for a local server)")
-        if concurrency < 1:
-            raise ValueError("concurrency must be >= 1")
-        self.concurrency, self.rate_limit, self.timeout = int(concurrency), rate_limit, float(timeout)
+        if concurrency < 1 or max_connection_failures < 1:
+            raise ValueError("concurrency and max_connection_failures must be >= 1")
+        self.concurrency, self.rate_limit = int(concurrency), rate_limit
+        self.timeout = openai.Timeout(float(timeout), connect=min(float(connect_timeout),
+                                                                  float(timeout)))
         self.max_attempts, self.max_retry_after = int(max_attempts), float(max_retry_after)
+        self.max_connection_failures = int(max_connection_failures)
         self._backoff = (wait_exponential(multiplier=backoff_initial, max=backoff_max)
                          + wait_random(0, backoff_initial))
         self.extra_body, self.send_key_header = dict(extra_body or {}), send_key_header
         if max_tokens_field not in ("max_tokens", "max_completion_tokens"):
             raise ValueError("max_tokens_field must be max_tokens or max_completion_tokens")
         self.max_tokens_field = max_tokens_field
+        self._down = 0  # connection failures in a row (no HTTP answer in between)
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
 
     def _params(self, prompt, samples, overrides):
         p = super()._params(prompt, samples, overrides)
@@ -162,7 +185,7 @@ class OpenAITeacher(CompletionBackend):
             async with asyncio.TaskGroup() as tg:
                 for _ in range(min(self.concurrency, len(requests))):
                     tg.create_task(worker())
-        except* TeacherError as eg:
+        except* TeacherError as eg:  # an abort cancels the requests in flight, like a kill
             raise eg.exceptions[0] from None
         finally:
             await client.close()
@@ -172,38 +195,63 @@ class OpenAITeacher(CompletionBackend):
         ra = retry_after(state.outcome.exception())
         return min(ra, self.max_retry_after) if ra is not None else self._backoff(state)
 
-    def _before_sleep(self, state) -> None:
-        e = state.outcome.exception()
-        self.meter.retries += 1
-        logger.info("openai: retry %d after %s (%s) in %.2fs", state.attempt_number,
-                    error_kind(e), str(e)[:120], state.next_action.sleep)
+    def _abort(self, why: str, e: BaseException) -> TeacherAbort:
+        return TeacherAbort(f"openai teacher at {self.endpoint}, model {self.model!r}: {why}: "
+                            f"{str(e)[:200]}")
 
     async def _one(self, client, req: Request, deliver, limiter) -> None:
+        if len(req.samples) > 1 and self._n_ignored:  # the server ignores n: hand it back
+            deliver(req, deferred=True)
+            return
         attempts = 0
+
+        def before_sleep(state) -> None:
+            e = state.outcome.exception()
+            self._meter(req.call).retries += 1
+            logger.info("openai: retry %d after %s (%s) in %.2fs", state.attempt_number,
+                        error_kind(e), str(e)[:120], state.next_action.sleep)
+
         try:
             async for attempt in AsyncRetrying(
                     stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                    retry=retry_if_exception(is_retryable), before_sleep=self._before_sleep,
+                    retry=retry_if_exception(is_retryable), before_sleep=before_sleep,
                     reraise=True):
                 with attempt:
                     attempts += 1
-                    try:
-                        result = await self._call(client, req, limiter)
-                    except Exception as e:
-                        self.meter.errors[error_kind(e)] += 1
-                        raise
+                    result = await self._call(client, req, limiter)
         except EXPECTED as e:
+            kind = error_kind(e)
             if is_fatal(e):
-                raise TeacherError(f"openai teacher: {error_kind(e)} from {self.base_url or 'api.openai.com'}"
-                                   f" for model {self.model!r}: {e}") from e
-            deliver(req, error=f"{error_kind(e)}: {str(e)[:300]}", attempts=attempts)
+                raise self._abort(f"{kind} (check base_url, api_key and model)", e) from e
+            deliver(req, error=f"{kind}: {str(e)[:300]}", attempts=attempts, kind=kind)
             return
         deliver(req, result=result, attempts=attempts)
 
     async def _call(self, client, req: Request, limiter) -> dict:
+        """One attempt; its outcome (and usage, when the server says) is recorded."""
         if limiter is not None:
             await limiter.acquire()
-        self.meter.requests += 1
+        try:
+            resp = await self._post(client, req)
+            result = self._result(resp, len(req.samples))
+        except Exception as e:
+            kind = error_kind(e)
+            self._record(req, kind, getattr(e, "usage", None))
+            if kind != "connection":
+                self._down = 0
+            elif (down := self._down + 1) >= self.max_connection_failures:
+                self._down = down
+                raise self._abort(f"{down} connection failures in a row, no server answers "
+                                  "(check that it runs and base_url)", e) from e
+            else:
+                self._down = down
+            raise
+        self._down = 0
+        short = len(result["choices"]) < len(req.samples)
+        self._record(req, "short" if short else "ok", result["usage"])
+        return result
+
+    async def _post(self, client, req: Request):
         p = req.params
         body = {"model": self.model, **req.payload, "temperature": p["temperature"],
                 "top_p": p["top_p"], self.max_tokens_field: p["max_tokens"]}
@@ -222,14 +270,17 @@ class OpenAITeacher(CompletionBackend):
         # messages (4x less client CPU for an 8-shot chat prompt, see bench/teacher.py).
         path, cast = (("/chat/completions", ChatCompletion) if self.mode == "chat"
                       else ("/completions", Completion))
-        resp = await client.post(path, cast_to=cast, body=body, options={"headers": headers})
-        return self._result(resp, len(req.samples))
+        return await client.post(path, cast_to=cast, body=body, options={"headers": headers})
 
     def _result(self, resp, n: int) -> dict:
+        """{"choices", "model", "usage"}: 1..n choices (fewer: the server ignored n)."""
+        u = getattr(resp, "usage", None)
+        usage = {"prompt_tokens": getattr(u, "prompt_tokens", None),
+                 "completion_tokens": getattr(u, "completion_tokens", None)}
         choices = getattr(resp, "choices", None)
-        if not isinstance(choices, list) or len(choices) != n:
+        if not isinstance(choices, list) or not 1 <= len(choices) <= n:
             raise MalformedResponse(f"expected {n} choice(s), got {type(resp).__name__} "
-                                    f"with choices={str(choices)[:80]}")
+                                    f"with choices={str(choices)[:80]}", usage)
         out = []
         for c in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
             if self.mode == "chat":
@@ -237,9 +288,6 @@ class OpenAITeacher(CompletionBackend):
             else:
                 text = getattr(c, "text", None)
             if not isinstance(text, str):
-                raise MalformedResponse(f"choice without text: {str(c)[:80]}")
+                raise MalformedResponse(f"choice without text: {str(c)[:80]}", usage)
             out.append({"text": text, "finish_reason": getattr(c, "finish_reason", None)})
-        usage = getattr(resp, "usage", None)
-        return {"choices": out, "model": getattr(resp, "model", None),
-                "usage": {"prompt_tokens": getattr(usage, "prompt_tokens", None),
-                          "completion_tokens": getattr(usage, "completion_tokens", None)}}
+        return {"choices": out, "model": getattr(resp, "model", None), "usage": usage}

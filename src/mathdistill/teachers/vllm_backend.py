@@ -64,7 +64,6 @@ class VLLMTeacher(CompletionBackend):
         for i in range(0, len(requests), self.chunk_size):
             chunk = requests[i: i + self.chunk_size]
             params = [self._sampling(r) for r in chunk]
-            self.meter.requests += len(chunk)
             if self.mode == "chat":
                 outs = llm.chat([list(r.payload["messages"]) for r in chunk], params, use_tqdm=False)
             else:
