@@ -5,6 +5,7 @@ dir) where that folder exists; the SIKeD figures went through OCR, so the figure
 matched with a similarity threshold and the OCR noise is visible in the failure message."""
 
 import difflib
+import itertools
 import re
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def _paper(data_dir, name) -> str:
 def _best_match(text: str, quote: str) -> tuple[float, str]:
     """The paper line (or two joined lines) most similar to `quote`."""
     lines = [ln.strip() for ln in text.splitlines()]
-    windows = lines + [a + " " + b for a, b in zip(lines, lines[1:])]
+    windows = lines + [a + " " + b for a, b in itertools.pairwise(lines)]
+
     def matched(w: str) -> float:
         blocks = difflib.SequenceMatcher(None, quote, w, autojunk=False).get_matching_blocks()
         return sum(b.size for b in blocks) / len(quote)
@@ -77,10 +79,11 @@ def test_siked_teacher_prompts_carry_the_figure_wording(data_dir):
         assert score > 0.975, f"{quote!r} vs the paper's {line!r}"
     # the bar separates OCR noise (>= 0.98 above) from paraphrase (the project's old CoT
     # instruction, and the authors' code's "python code" where Fig. 10 says "program")
-    for paraphrase in ["Solve the given math problem step by step. Put your final answer "
-                       "after 'The answer is'.",
-                       "Solve the given math problem by writing a python code. Store your "
-                       "result as a variable named 'answer'."]:
+    old_cot = ("Solve the given math problem step by step. Put your final answer after "
+               "'The answer is'.")
+    code_pot = ("Solve the given math problem by writing a python code. Store your result as "
+                "a variable named 'answer'.")
+    for paraphrase in (old_cot, code_pot):
         assert _best_match(paper, paraphrase)[0] < 0.975
     b = PromptBuilder(style="siked")
     demo = file_demos()[0]

@@ -30,6 +30,7 @@ Tailored Learning needs for its per-task students (spec §2.8-4, [D]).
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def siked_asdiv_gold(answer_text: str, formula: str | None) -> tuple[float | str
     text = _PARENS.sub("", answer_text)
     try:
         value = float(text)  # Python's float(), as the authors' code: " 9 " and "-2.5" parse
-        if value == value and abs(value) != float("inf"):
+        if math.isfinite(value):
             return value, "number"
     except ValueError:
         pass
