@@ -150,7 +150,7 @@ def _chilled_multiarith(path: Path, name: str, split: str) -> Parsed:
             id=f"{name}/{split}/{index}", dataset=name,
             question=str(_field(row, "question", where)).strip(),
             answer=_to_float(_field(row, "final_ans", where), where),
-            gold={"source": "ChilleD/MultiArith"})
+            gold={"source": "ChilleD/MultiArith", "final_ans": str(row["final_ans"]).strip()})
 
 
 def _csqa(path: Path, name: str, split: str) -> Parsed:
