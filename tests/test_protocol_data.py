@@ -138,3 +138,27 @@ def test_multiarith_180_split_needs_the_fetched_file(tmp_path):
     (folder / "test.json").write_text(json.dumps([{"question": "x"}]))
     with pytest.raises(DataError, match="test.json: item 0: missing field 'final_ans'"):
         data.load("multiarith", "chilled_test", data_dir=tmp_path)
+
+
+def test_siked_section5_on_and_off_policy_rows():
+    """§5: on-policy (the paper's SIKeD: each iteration from the merged last checkpoint) vs
+    off-policy (each iteration from the pretrained model with all LLM data), Gemma 2B."""
+    on = {"type": "siked", "strategies": ["cot", "l2m", "pot"], "rounds": 4,
+          "options": {"variant": "all", "policy": "on"}}
+    off = {**on, "options": {"variant": "all", "policy": "off", "off_policy_all": True}}
+    for t in (1, 2, 3):
+        a = siked.round_plan(t, on, "google/gemma-2b", f"round{t - 1}/checkpoint")
+        assert (a["init"], a["resume_from"], a["merge_lora_first"]) == (
+            f"round{t - 1}/checkpoint", f"round{t - 1}/checkpoint", True)
+        b = siked.round_plan(t, off, "google/gemma-2b", f"round{t - 1}/checkpoint")
+        assert (b["init"], b["resume_from"], b["variant"]) == ("google/gemma-2b", None, "all")
+    # off-policy mixes every LLM chain (one per question and strategy) into every round,
+    # even when the method's variant is Sparse
+    self_data = [Rationale(id="a", question="Q a?", answer=6.0, strategy="cot", text="self",
+                           source="student", correct=True)]
+    _, stats = siked.round_examples(TEACHER, self_data, {**off["options"],
+                                                          "variant": "sparse"}, 2)
+    assert stats["variant"] == "all" and (stats["n_llm"], stats["n_self"]) == (9, 1)
+    _, stats = siked.round_examples(TEACHER, self_data, {**on["options"],
+                                                          "variant": "sparse"}, 2)
+    assert stats["variant"] == "sparse" and (stats["n_llm"], stats["n_self"]) == (8, 1)

@@ -110,3 +110,13 @@ def test_prompt_style_is_selectable_per_strategy():
     assert PromptBuilder().style_of("eot") == "etd"  # SIKeD has no EoT prompt
     with pytest.raises(ValueError, match="unknown prompt style"):
         PromptBuilder(style={"cot": "tailored-nope"})
+
+
+def test_multiple_choice_questions_show_their_choices_to_the_teacher():
+    p = Problem(id="csqa/train/0", dataset="csqa", question="Where do grapes go?", answer="B",
+                choices=["mouth", "grocery cart", "super market", "fruit basket", "fruit market"])
+    for style in ("etd", "siked"):
+        text = PromptBuilder(style=style).rationale(p, "cot").text
+        assert "Where do grapes go?\nAnswer Choices:\n(a) mouth\n(b) grocery cart\n" in text
+        assert text.rstrip().endswith(("(e) fruit market\nLet's think step by step",
+                                       "(e) fruit market\n\nResponse:"))

@@ -75,13 +75,11 @@ def demos(task: str) -> tuple[dict, ...]:
     return tuple(rows)
 
 
-def _choices(choices: Sequence[str] | None) -> str:
-    return "".join(f"\n({'abcde'[i]}) {t}" for i, t in enumerate(choices or ()))
-
-
 def _query(question: str, task: str, choices: Sequence[str] | None) -> str:
     if task == "csqa":
-        return f"Question: {question}\nAnswer Choices:{_choices(choices)}\nAnswer:"
+        from mathdistill.strategies.extract import format_choices
+
+        return f"Question: {question}\nAnswer Choices:{format_choices(choices)}\nAnswer:"
     return f"Question: {question}\nReasoning:"
 
 

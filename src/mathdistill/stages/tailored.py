@@ -29,6 +29,11 @@ Per round r (files under {method}/{student}/round{r}/):
 - checkpoint/, train_log.json: `students.reflection.ReflectionTrainer`, from the base in
   round 0 and from the round r-1 checkpoint after (`init` "previous"); the log has
   `sr_losses` / `lm_losses` per logging step.
+Prompt (`prompt` option): "project" (zero-shot, default) or "fewshot" (the paper: per-task
+demos, `methods.tailored_prompt`; the exam then stops at the first blank line and keeps the
+text up to its answer, as upstream); evaluation and the untrained "pretrained" round with
+that prompt: `stages.tailored_eval`. `prefix_cache` / `unique_questions`: see
+`students.reflection`.
 Positives: the teacher's other rationales of the question (upstream); `positives_from_exam`
 adds the student's correct exam samples, `positive_strategies` the teacher's rationales of
 the question in other formats (e.g. l2m) [D]: with a teacher that writes one rationale per

@@ -194,6 +194,10 @@ class PromptBuilder:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r} ({', '.join(STRATEGIES)})")
         question = problem if isinstance(problem, str) else problem.question
+        if not isinstance(problem, str) and problem.choices:  # multiple choice (CSQA)
+            from mathdistill.strategies.extract import format_choices
+
+            question = f"{question}\nAnswer Choices:{format_choices(problem.choices)}"
         style = self.style_of(strategy)
         st = self.styles[style]
         fill = {
