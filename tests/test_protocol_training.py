@@ -232,3 +232,23 @@ def test_num_cycles_reaches_the_packed_path_and_is_checked():
         TrainConfig(scheduler="cosine_with_restarts", num_cycles=1.5)
     assert TrainConfig(scheduler="cosine", num_cycles=1.5).scheduler_kwargs() == {
         "num_cycles": 1.5}
+
+
+@pytest.mark.slow
+def test_tailored_training_with_prefix_cache_and_unique_batches(tmp_path):
+    """The real thing: train() with the paper's settings on a tiny causal student."""
+    import json
+
+    from mathdistill.students import train
+
+    examples = [{"prompt": PROMPTS[q % 2], "target": CONTS[q % 2 + 2 * k][1:],
+                 "positives": [CONTS[q % 2 + 2], CONTS[q % 2][1:]], "negatives": [CONTS[q % 2 + 4]]}
+                for q in range(2) for k in range(2)] * 3
+    cfg = TrainConfig(epochs=2, batch_size=2, lr=1e-3, logging_steps=1, extra_fields=EXTRA_FIELDS,
+                      scheduler="cosine_with_restarts", num_cycles=2)
+    summary = train("tiny-llama", examples, tmp_path / "ckpt", cfg,
+                    trainer_cls=ReflectionTrainer.configured(
+                        lam=0.5, prompt_loss_weight=0.1, unique_questions=True))
+    rows = [json.loads(line) for line in (tmp_path / "ckpt" / "train_log.jsonl").open()]
+    assert summary["steps"] == 12 and all(r["sr_active"] > 0 for r in rows)
+    assert _restarts([r["learning_rate"] for r in rows]) == 1

@@ -45,9 +45,9 @@ SOURCES: dict[tuple[str, str], str] = {
     ("multiarith", "chilled_train"): "https://huggingface.co/datasets/ChilleD/MultiArith "
                                      "(train.json, 420 problems)",
     ("svamp", "chilled_test"): "https://huggingface.co/datasets/ChilleD/SVAMP "
-                               "(test.json, 300 problems)",
+                               "(its test split, 300 problems, SVAMP.json's fields)",
     ("svamp", "chilled_train"): "https://huggingface.co/datasets/ChilleD/SVAMP "
-                                "(train.json, 700 problems)",
+                                "(its train split, 700 problems, SVAMP.json's fields)",
 }
 
 _PARENS = re.compile(r"\s*\(.*?\)")
