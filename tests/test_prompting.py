@@ -90,8 +90,8 @@ def test_siked_prompt_shape():
     p = b.rationale(problem(), "pot")
     assert p.style == "siked" and p.text.startswith("Below is an instruction")
     assert "Store your result as a variable named 'answer'." in p.text
-    assert p.text.count("### Input:") == 9 and p.text.endswith(
-        "### Input:\n" + problem().question + "\n\n### Response:\n")
+    assert p.text.count("Input:\n") == 9 and p.text.endswith(
+        "Input:\n" + problem().question + "\n\nResponse:\n")
     # chat: system + 8 (user, assistant) demo pairs + the question
     roles = [m["role"] for m in p.messages]
     assert roles == ["system"] + ["user", "assistant"] * 8 + ["user"]
@@ -109,7 +109,7 @@ def test_eot_uses_etd_trigger_and_styles_are_configurable():
                            "\nSystem of linear equations: (Do not simplify)\n")
     e = PromptBuilder(style="etd").rationale(problem(), "cot")
     assert e.text.count("Let's think step by step") == 9 and e.style == "etd"
-    assert PromptBuilder(n_shots=3).rationale(problem(), "l2m").text.count("### Input:") == 4
+    assert PromptBuilder(n_shots=3).rationale(problem(), "l2m").text.count("Input:\n") == 4
     with pytest.raises(ValueError, match="style"):
         PromptBuilder(style="nope")
 
@@ -118,8 +118,9 @@ def test_query_that_is_a_demo_question_gets_the_reserve_demo():
     demos = file_demos()
     for s in STRATEGIES:
         p = PromptBuilder().rationale(demos[0].question, s)
-        assert p.text.count(demos[0].texts[s]) == 0  # its own solution is never shown
-        assert demos[8].texts[s] in p.text
+        # its own solution is never shown (the answer line may be reworded by the style)
+        assert p.text.count(demos[0].texts[s].splitlines()[0]) == 0
+        assert demos[8].texts[s].splitlines()[0] in p.text
     with pytest.raises(ValueError, match="n_shots"):
         PromptBuilder(n_shots=len(demos)).rationale(demos[0].question, "cot")
 

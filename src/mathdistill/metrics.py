@@ -13,6 +13,9 @@ One prediction per problem is expected (a duplicate id is a DataError naming the
 "timeout", "no_answer", ...) or "wrong_answer" when an answer was found but is wrong.
 Accuracy of an empty set is None (JSON null), never a made-up number.
 
+Tailored Learning's predictions (`stages.tailored_eval`) add `string_match`: the accuracy by
+the authors' case-insensitive string equality (meta["string_correct"], spec §2.6), beside the
+numeric `accuracy`.
 Multi-format methods (ETD) add, from each prediction's meta: `queried_as` (meta["queried"]
 = {strategy: {"correct", ...}}: each queried format's own accuracy, ETD Table 3) and
 `fallbacks` (meta["order"] and meta["tried"]: how often each hop, e.g. "pot->eot", happened).
@@ -55,7 +58,18 @@ def compute(predictions: Sequence[Prediction]) -> dict:
         "strategy_share": {s: len(ps) / n for s, ps in sorted(groups.items())},
         "errors": dict(sorted(errors.items())),
         **_multi_format(predictions),
+        **_string_match(predictions),
     }
+
+
+def _string_match(predictions: Sequence[Prediction]) -> dict:
+    """{"string_match": {"n", "correct", "accuracy"}} over predictions whose meta has
+    "string_correct" (upstream's string-equality score); {} when none has."""
+    marks = [bool(p.meta["string_correct"]) for p in predictions if "string_correct" in p.meta]
+    if not marks:
+        return {}
+    return {"string_match": {"n": len(marks), "correct": sum(marks),
+                             "accuracy": _acc(sum(marks), len(marks))}}
 
 
 def _multi_format(predictions: Sequence[Prediction]) -> dict:

@@ -22,7 +22,10 @@ problems it keeps, so ids are stable). What each loader puts in `gold`:
 
 ASDiv keeps a problem only when its answer is a single decimal number with an optional
 unit in parentheses; ratios (`3:4`), times, fractions (`5/2`), several numbers
-(`8; 40`) and names are skipped, counted and logged.
+(`8; 40`) and names are skipped, counted and logged. `all_problems=True` keeps all 2,305
+with SIKeD's gold rule (`data.published`). Splits named `chilled_*` (MultiArith 420/180,
+SVAMP 700/300: SIKeD's 180-problem MultiArith test set, Tailored's per-task train splits)
+are files the data fetch provides; a missing one names its public source.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mathdistill.data.paths import FETCH_HINT
+from mathdistill.data import published
 from mathdistill.data.paths import data_dir as resolve_data_dir
 from mathdistill.io import DataError, iter_jsonl, read_json
 from mathdistill.records import Problem
@@ -82,7 +85,7 @@ def _gsm8k(path: Path, name: str, split: str) -> Parsed:
 
 
 def _svamp(path: Path, name: str, split: str) -> Parsed:
-    for index, row in enumerate(_json_items(path, read_json(path), "problems")):
+    for index, row in enumerate(_json_items(path, published.json_rows(path), "problems")):
         where = f"{path}: item {index}"
         body = str(_field(row, "Body", where)).strip()
         question = str(_field(row, "Question", where)).strip()
@@ -93,7 +96,7 @@ def _svamp(path: Path, name: str, split: str) -> Parsed:
                   "source_id": row.get("ID")})
 
 
-def _asdiv(path: Path, name: str, split: str) -> Parsed:
+def _asdiv(path: Path, name: str, split: str, all_problems: bool = False) -> Parsed:
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as e:
@@ -108,16 +111,22 @@ def _asdiv(path: Path, name: str, split: str) -> Parsed:
             raise DataError(f"{where}: missing <{missing[0]}>")
         answer_text = parts["Answer"].strip()
         match = _ASDIV_ANSWER.match(answer_text)
-        if not match:
+        extra = {}
+        if all_problems:  # SIKeD [C]: every problem, gold by the authors' rule
+            answer, rule = published.siked_asdiv_gold(answer_text, node.findtext("Formula"))
+            extra = {"answer_rule": rule}
+        elif not match:
             yield index, {"index": index, "source_id": source_id, "answer": answer_text}
             continue
+        else:
+            answer = float(match["num"].replace(",", ""))
         yield index, Problem(
             id=f"{name}/{split}/{index}", dataset=name,
             question=f"{parts['Body'].strip()} {parts['Question'].strip()}",
-            answer=float(match["num"].replace(",", "")),
+            answer=answer,
             gold={"formula": node.findtext("Formula"), "answer_text": answer_text,
                   "solution_type": node.findtext("Solution-Type"),
-                  "grade": node.get("Grade"), "source_id": source_id})
+                  "grade": node.get("Grade"), "source_id": source_id, **extra})
 
 
 def _multiarith(path: Path, name: str, split: str) -> Parsed:
@@ -131,6 +140,17 @@ def _multiarith(path: Path, name: str, split: str) -> Parsed:
             question=str(_field(row, "sQuestion", where)).strip(),
             answer=_to_float(solutions[0], where),
             gold={"equations": row.get("lEquations"), "source_id": row.get("iIndex")})
+
+
+def _chilled_multiarith(path: Path, name: str, split: str) -> Parsed:
+    """ChilleD/MultiArith: `question`, `final_ans` (a string since its 2023-05-02 commit)."""
+    for index, row in enumerate(_json_items(path, published.json_rows(path), "problems")):
+        where = f"{path}: item {index}"
+        yield index, Problem(
+            id=f"{name}/{split}/{index}", dataset=name,
+            question=str(_field(row, "question", where)).strip(),
+            answer=_to_float(_field(row, "final_ans", where), where),
+            gold={"source": "ChilleD/MultiArith", "final_ans": str(row["final_ans"]).strip()})
 
 
 def _csqa(path: Path, name: str, split: str) -> Parsed:
@@ -175,14 +195,21 @@ class Spec:
     files: dict[str, str]  # split -> file relative to the data dir
     parse: Callable[[Path, str, str], Parsed]
     options: dict[str, dict[str, str]] | None = None  # flag option -> {split: file instead}
+    flags: tuple[str, ...] = ()  # options passed to the parser (e.g. asdiv all_problems)
+    parsers: dict[str, Callable[[Path, str, str], Parsed]] | None = None  # split -> own parser
 
 
 REGISTRY: dict[str, Spec] = {
     "gsm8k": Spec({"train": "gsm8k/train.jsonl", "test": "gsm8k/test.jsonl"}, _gsm8k,
                   {"socratic": {"test": "gsm8k/test_socratic.jsonl"}}),
-    "svamp": Spec({"test": "svamp/SVAMP.json"}, _svamp),
-    "asdiv": Spec({"test": "asdiv/ASDiv.xml"}, _asdiv),
-    "multiarith": Spec({"test": "multiarith/MultiArith.json"}, _multiarith),
+    "svamp": Spec({"test": "svamp/SVAMP.json", "chilled_train": "svamp/chilled/train.json",
+                   "chilled_test": "svamp/chilled/test.json"}, _svamp),
+    "asdiv": Spec({"test": "asdiv/ASDiv.xml"}, _asdiv, flags=("all_problems",)),
+    "multiarith": Spec({"test": "multiarith/MultiArith.json",
+                        "chilled_train": "multiarith/chilled/train.json",
+                        "chilled_test": "multiarith/chilled/test.json"}, _multiarith,
+                       parsers={"chilled_train": _chilled_multiarith,
+                                "chilled_test": _chilled_multiarith}),
     "csqa": Spec({"train": "csqa/train_rand_split.jsonl", "dev": "csqa/dev_rand_split.jsonl"},
                  _csqa),
     "strategyqa": Spec({"test": "strategyqa/task.json"}, _strategyqa),
@@ -208,12 +235,14 @@ def _check_name_split(name: str, split: str) -> None:
 def _file(name: str, split: str, data_dir, options: dict) -> Path:
     spec = REGISTRY[name]
     allowed = spec.options or {}
-    unknown = sorted(set(options) - set(allowed))
+    unknown = sorted(set(options) - set(allowed) - set(spec.flags))
     if unknown:
-        valid = ", ".join(allowed) or "none"
+        valid = ", ".join([*allowed, *spec.flags]) or "none"
         raise ValueError(f"dataset {name!r} has no option {unknown[0]!r}; valid options: {valid}")
     relative = spec.files[split]
     for option, value in options.items():
+        if option in spec.flags:
+            continue
         if value:
             if split not in allowed[option]:
                 raise ValueError(f"option {option}=True of {name!r} exists only for split(s) "
@@ -221,8 +250,7 @@ def _file(name: str, split: str, data_dir, options: dict) -> Path:
             relative = allowed[option][split]
     path = resolve_data_dir(data_dir) / relative
     if not path.is_file():
-        raise DataError(f"{path}: data file not found (dataset {name!r}, split {split!r}); "
-                        f"`{FETCH_HINT} --datasets {name}` downloads it")
+        raise DataError(published.missing_message(path, name, split))
     return path
 
 
@@ -230,7 +258,9 @@ def _parse(name: str, split: str, data_dir, limit: int | None, options: dict):
     """(kept problems, skipped infos) of one data set split."""
     path = _file(name, split, data_dir, options)
     problems, skips = [], []
-    stream = REGISTRY[name].parse(path, name, split)
+    spec = REGISTRY[name]
+    parse = (spec.parsers or {}).get(split, spec.parse)
+    stream = parse(path, name, split, **{k: v for k, v in options.items() if k in spec.flags})
     for _index, item in stream if limit is None else _until(stream, limit):
         (problems if isinstance(item, Problem) else skips).append(item)
     return problems, skips, path
@@ -255,8 +285,9 @@ def load(name: str, split: str, *, data_dir=None, limit: int | None = None,
          **options) -> list[Problem]:
     """Problems of data set `name`, split `split` (the first `limit` when given).
 
-    `options`: gsm8k `socratic=True` (test only: socratic solutions in `gold`);
-    synthetic `n, seed, min_steps, max_steps, difficulty` (see `data.synthetic`).
+    `options`: gsm8k `socratic=True` (test only: socratic solutions in `gold`); asdiv
+    `all_problems=True` (SIKeD: all 2,305, see `data.published`); synthetic `n, seed,
+    min_steps, max_steps, difficulty` (see `data.synthetic`).
     Unknown name/split/option -> ValueError listing the valid ones; a missing data dir or
     file -> DataError naming the path; a malformed record -> DataError naming file:line.
     """

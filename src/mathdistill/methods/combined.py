@@ -28,6 +28,9 @@ Spec items and defaults:
   project's `Question: ...\\n{instruction}\\n` student prompt [D] (option `instruction`).
 - [X] a text with no known tag: routed to `untagged_as` (default "cot": answer extraction
   only, nothing is executed) [D] and reported under the strategy name "untagged".
+- [C] teacher data: one correct chain per (question, strategy), the first in file order
+  (`teacher_chains` = 1; the authors' filter deduplicates by id); None keeps every chain
+  (`methods.selection.limit_chains`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ logger = logging.getLogger(__name__)
 INSTRUCTION = "Solve the following Math Word Problem according to the given strategy."
 UNTAGGED = "untagged"
 DEFAULTS = {"strategies": ["cot", "pot", "l2m"], "instruction": INSTRUCTION,
-            "untagged_as": "cot"}
+            "untagged_as": "cot", "teacher_chains": 1}
 
 
 def combined_prompt(question: str, instruction: str = INSTRUCTION) -> str:
@@ -92,6 +95,8 @@ def build_round(inputs: Mapping[str, Sequence[str]], cfg: Mapping, round: int = 
                 seed: int = 0) -> list[dict]:
     """Stage entry point (as `single.build_round`): `inputs["rationales"]` = filtered files."""
     from mathdistill.io import DataError, read_records
+    from mathdistill.methods.selection import limit_chains
+    from mathdistill.methods.selection import options as selection_options
 
     if round != 0:
         raise ValueError(f"combined is a single-round method: no round {round}")
@@ -99,6 +104,7 @@ def build_round(inputs: Mapping[str, Sequence[str]], cfg: Mapping, round: int = 
     rationales: list[Rationale] = []
     for path in inputs["rationales"]:
         rationales.extend(read_records(path, Rationale))
+    rationales = limit_chains(rationales, selection_options(opts)["teacher_chains"])
     out = build_examples(rationales, cfg.get("strategies") or opts["strategies"],
                          instruction=opts["instruction"], seed=seed)
     if not out:

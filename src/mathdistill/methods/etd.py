@@ -30,7 +30,10 @@ Spec items and defaults:
   runtime, no_answer, forbidden, unsolvable) or no value [D, spec 3.5].
 - [X] teacher decoding, paths per question (4 in the paper): `teacher.n` in config.
 - [X] student decoding for inference: greedy [D] (the generation config of the method).
-- Options (`methods.<name>.options`): `order` (default `DEFAULTS["order"]`).
+- Options (`methods.<name>.options`): `order` (default `DEFAULTS["order"]`); the teacher
+  data selection of `methods.selection` (`teacher_chains`, `data_size`, `data_fraction`,
+  `data_unit`, `data_seed`): Fig. 5's data sizes are `data_size: 500` / `1000` [P] on the
+  union of the filtered sets (examples, not questions: [D]), seeded.
 `fallback_needed(results)` lists the problems that need the next format, so a caller can
 generate EoT/CoT only where needed; texts/results may then hold None for the rest.
 """
@@ -43,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
 from mathdistill.execution.result import Result
+from mathdistill.methods import selection as _selection
 from mathdistill.methods import single
 from mathdistill.records import Prediction, Problem, Rationale
 
@@ -52,7 +56,7 @@ __all__ = ["DEFAULTS", "ETD_STRATEGIES", "build_examples", "build_round", "fallb
 logger = logging.getLogger(__name__)
 
 ETD_STRATEGIES = ("cot", "pot", "eot")
-DEFAULTS = {"order": ["pot", "eot", "cot"]}
+DEFAULTS = {"order": ["pot", "eot", "cot"], **_selection.DEFAULTS}
 
 
 def _check_strategies(strategies: Sequence[str]) -> list[str]:

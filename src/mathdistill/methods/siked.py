@@ -41,7 +41,14 @@ Spec items and defaults (`DEFAULTS`, the method's config `options`):
 - [P] K = 10, T = 0.7, three iterations; [C] top_p 0.95, 512 new tokens.
 - `variant` "all" | "sparse" (default "all": the paper's D_mix; Sparse is a variation);
   `sparse_scope` "strategy" [C] | "question" [P]; `one_per_strategy` True [C];
-  `bias` None | a strategy; `policy` "on" | "off"; `instruction` = combined.INSTRUCTION.
+  `bias` None | a strategy; `policy` "on" | "off"; `instruction` = combined.INSTRUCTION;
+  `teacher_chains` 1 [C]: D_LLM keeps one correct teacher chain per (question, strategy),
+  the first in file order, as the authors' filter (dedupe by id); None keeps every chain
+  (`methods.selection.limit_chains`; the teacher's own n and temperature are teacher config:
+  SIKeD §4 used t = 0).
+- §5 on-policy vs off-policy (Gemma 2B): `policy: "on"` (the default, the paper's method:
+  each iteration continues from the merged round t-1 checkpoint) and `policy: "off"` with
+  `off_policy_all` (each iteration from the pretrained model with all LLM data).
 - [X] which sample is kept when several are correct: the first in sample order [D].
 - `questions`: None = self-generate for every train question (the paper); N = a seeded
   sample of N questions per round (the workflow's stage reads it; CPU budgets) [D].
@@ -71,6 +78,7 @@ DEFAULTS = {
     "bias": None, "policy": "on", "off_policy_all": True,
     "instruction": combined.INSTRUCTION,
     "questions": None,  # self-generate on a seeded sample of this many train questions [D]
+    "teacher_chains": 1,  # [C] one correct teacher chain per (question, strategy); None: all
 }
 # The authors' bias preference after the chosen strategy (get_biased_data); eot last.
 BIAS_ORDER = ("pot", "cot", "l2m", "eot")
@@ -97,6 +105,9 @@ def options(cfg: Mapping | None) -> dict:
                          f"got {out['sparse_scope']!r}")
     if out["policy"] not in ("on", "off"):
         raise ValueError(f"siked: policy must be 'on' or 'off', got {out['policy']!r}")
+    from mathdistill.methods.selection import options as selection_options
+
+    selection_options({"teacher_chains": out["teacher_chains"]})  # checks the value
     return out
 
 
@@ -256,9 +267,12 @@ def round_examples(teacher: Sequence[Rationale], self_samples: Sequence[Rational
                    cfg: Mapping | None, round: int, *, seed: int = 0) -> tuple[list[dict], dict]:
     """Round `round`'s examples and stats: round 0 = tagged teacher data (alpha 1);
     round t >= 1 = `mix` of teacher data and the (already filtered) self samples."""
+    from mathdistill.methods.selection import limit_chains
+
     opts = options(cfg)
     strategies = opts["strategies"]
-    teacher = [r for r in teacher if r.strategy in strategies]
+    teacher = limit_chains([r for r in teacher if r.strategy in strategies],
+                           opts["teacher_chains"])
     if round == 0:
         mixed, stats = mix(teacher, [], variant="all")
         stats["variant"] = None

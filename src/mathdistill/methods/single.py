@@ -8,7 +8,9 @@
                            {"strategies": ["pot"]}, round=0, seed=0)
 
 The prompt is `strategies.student_prompt(question, strategy)`; the target is the rationale
-text. Rationales known to be wrong (`correct is False`) and other strategies' rationales
+text. `build_round` applies the method's selection options (`methods.selection`:
+`teacher_chains`, e.g. 1 for SIKeD's single-strategy baselines; `data_size` /
+`data_fraction` / `data_unit` / `data_seed`, e.g. ETD Fig. 5's data sizes). Rationales known to be wrong (`correct is False`) and other strategies' rationales
 are skipped; exact duplicates (same prompt and target) are kept once. The order is a
 seeded shuffle, so the training data do not depend on the order of the input files.
 """
@@ -58,10 +60,14 @@ def build_round(inputs: Mapping[str, Sequence[str]], cfg: Mapping, round: int = 
     """The method's round data: `inputs["rationales"]` = filtered teacher JSONL files."""
     if round != 0:
         raise ValueError(f"single-round method: no round {round} (only round 0)")
+    from mathdistill.methods import selection
+
+    opts = selection.options(cfg.get("options"))
     rationales: list[Rationale] = []
     for path in inputs["rationales"]:
         rationales.extend(read_records(path, Rationale))
-    examples = build_examples(rationales, cfg["strategies"], seed=seed)
+    rationales = selection.limit_chains(rationales, opts["teacher_chains"])
+    examples = selection.apply(build_examples(rationales, cfg["strategies"], seed=seed), opts, seed)
     if not examples:
         raise DataError(f"{', '.join(inputs['rationales'])}: no usable rationales for "
                         f"strategies {list(cfg['strategies'])}")

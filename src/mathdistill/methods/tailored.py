@@ -36,8 +36,12 @@ Spec items and defaults (`DEFAULTS`, the method's config `options`):
 - [X] teacher feedback prompt: the spec's stand-in (`teachers/prompts/feedback.yaml`);
   [X] rationales per mistake: one per distinct mistake, at most `feedback_per_question`
   (default 4 = the exam's samples) [D]; [X] rounds: 3 [S].
-- [D] student prompt: the project's `student_prompt(question, "cot")` (no few-shot
-  demos, no `Reasoning:` cue; the upstream 0.1 prompt-token weight is a training option).
+- `prompt` "project" (default [D]: the project's zero-shot `student_prompt(question,
+  "cot")`) | "fewshot" (the paper [C], spec §2.5: `methods.tailored_prompt`, per-task demos
+  then `Question: ...\nReasoning:`, targets ` {flat rationale}\nAnswer: {answer}`, the same
+  prompt for training, exam and evaluation; mistakes formatted like teacher data);
+  `task` None = the data set of the question ids (`tailored_prompt.task_of`). The upstream
+  0.1 prompt-token weight is a training option (`prompt_loss_weight`).
 - [D] `positives_from_exam` (default False, upstream: teacher rationales only): also use
   the student's correct exam samples as positives. With a teacher that gives one
   rationale per question (the annotated one) no sample has a *different* positive, so the
@@ -53,9 +57,9 @@ from collections.abc import Mapping, Sequence
 from mathdistill.methods import rounds
 from mathdistill.records import Problem, Rationale
 
-__all__ = ["DEFAULTS", "EXAM_GENERATION", "build_examples", "collect_mistakes", "draw_triplet",
-           "exam_rationales", "feedback_requests", "round_plan", "round_rationales",
-           "triplet_pools"]
+__all__ = ["DEFAULTS", "EXAM_GENERATION", "PROMPTS", "build_examples", "collect_mistakes",
+           "draw_triplet", "exam_rationales", "feedback_requests", "round_plan",
+           "round_rationales", "student_input", "triplet_pools"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +67,25 @@ EXAM_GENERATION = {"do_sample": True, "num_samples": 4, "temperature": 1.0, "top
                    "max_new_tokens": 128}
 DEFAULTS = {"strategy": "cot", "rounds": 3, "max_pos": 10, "max_neg": 4, "margin": 1.0,
             "lambda": 0.5, "max_sr_len": 192, "feedback_per_question": 4, "accumulate": False,
-            "positives_from_exam": False, "init": "previous"}
+            "positives_from_exam": False, "init": "previous", "prompt": "project",
+            "task": None}
+PROMPTS = ("project", "fewshot")
+
+
+def student_input(problem: Problem, prompt: str = "project", task: str | None = None,
+                  strategy: str = "cot") -> str:
+    """The student's prompt for `problem`: the project's zero-shot one or the paper's
+    few-shot one (`tailored_prompt.prompt`, demos of `task` or of the problem's data set)."""
+    if prompt not in PROMPTS:
+        raise ValueError(f"tailored: prompt must be one of {PROMPTS}, got {prompt!r}")
+    if prompt == "project":
+        from mathdistill.strategies import student_prompt
+
+        return student_prompt(problem.question, strategy)
+    from mathdistill.methods import tailored_prompt
+
+    return tailored_prompt.prompt(problem.question, task or problem.dataset,
+                                  choices=problem.choices)
 
 
 # ---------------------------------------------------------------- the exam
@@ -150,21 +172,32 @@ def triplet_pools(positives: Sequence[Rationale], mistakes: Mapping[str, Sequenc
 
 
 def build_examples(rationales: Sequence[Rationale], pools: Mapping[str, Mapping[str, list]], *,
-                   seed: int = 0, shuffle: bool = True) -> list[dict]:
+                   seed: int = 0, shuffle: bool = True, prompt: str = "project",
+                   task: str | None = None,
+                   choices: Mapping[str, Sequence[str]] | None = None) -> list[dict]:
     """Examples {"prompt", "target", "id", "strategy", "positives", "negatives"}; exact
-    (prompt, target) repeats are kept once; seeded shuffle."""
-    from mathdistill.strategies import student_prompt
+    (prompt, target) repeats are kept once; seeded shuffle. `prompt` "fewshot": the paper's
+    prompt and target format for the example and its positives/negatives (`choices`: the
+    answer choices per question id, CSQA)."""
+    from mathdistill.methods import tailored_prompt
+
+    def fmt(r: Rationale, text: str) -> str:
+        if prompt == "project":
+            return text
+        return tailored_prompt.continuation(text, r.answer, task or r.id)
 
     seen, out = set(), []
     for r in rationales:
-        ex = {"prompt": student_prompt(r.question, r.strategy), "target": r.text,
+        p = Problem(id=r.id, dataset=r.id.split("/", 1)[0], question=r.question, answer=r.answer,
+                    choices=list((choices or {}).get(r.id) or []) or None)
+        ex = {"prompt": student_input(p, prompt, task, r.strategy), "target": fmt(r, r.text),
               "id": r.id, "strategy": r.strategy}
         if (ex["prompt"], ex["target"]) in seen:
             continue
         seen.add((ex["prompt"], ex["target"]))
         pool = pools.get(r.id, {})
-        ex["positives"] = list(pool.get("positives", []))
-        ex["negatives"] = list(pool.get("negatives", []))
+        ex["positives"] = [fmt(r, t) for t in pool.get("positives", [])]
+        ex["negatives"] = [fmt(r, t) for t in pool.get("negatives", [])]
         out.append(ex)
     if shuffle:
         random.Random(seed).shuffle(out)

@@ -29,6 +29,11 @@ Per round r (files under {method}/{student}/round{r}/):
 - checkpoint/, train_log.json: `students.reflection.ReflectionTrainer`, from the base in
   round 0 and from the round r-1 checkpoint after (`init` "previous"); the log has
   `sr_losses` / `lm_losses` per logging step.
+Prompt (`prompt` option): "project" (zero-shot, default) or "fewshot" (the paper: per-task
+demos, `methods.tailored_prompt`; the exam then stops at the first blank line and keeps the
+text up to its answer, as upstream); evaluation and the untrained "pretrained" round with
+that prompt: `stages.tailored_eval`. `prefix_cache` / `unique_questions`: see
+`students.reflection`.
 Positives: the teacher's other rationales of the question (upstream); `positives_from_exam`
 adds the student's correct exam samples, `positive_strategies` the teacher's rationales of
 the question in other formats (e.g. l2m) [D]: with a teacher that writes one rationale per
@@ -51,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 # options of these stages on top of methods.tailored.DEFAULTS
 EXTRA_OPTIONS = {"exam_limit": None, "exam": {}, "positive_strategies": [],
-                 "prompt_loss_weight": 0.0}
+                 "prompt_loss_weight": 0.0, "prefix_cache": True, "unique_questions": False}
 
 
 def parse_options(opts: Mapping | None) -> dict:
@@ -87,8 +92,7 @@ def exam(model, train_file, out_exam, out_mistakes, *, round: int, strategy: str
     `seed` picks the exam questions (the same every round); sampling uses the generation
     seed (default `seed`) + round."""
     from mathdistill.filtering import score_rationales
-    from mathdistill.methods import tailored
-    from mathdistill.strategies import student_prompt
+    from mathdistill.methods import tailored, tailored_prompt
     from mathdistill.students import GenerationConfig, generate
 
     if threads:
@@ -99,7 +103,14 @@ def exam(model, train_file, out_exam, out_mistakes, *, round: int, strategy: str
     problems = exam_problems(train_file, opts["exam_limit"], seed)
     sample_seed = int((generation or {}).get("seed", seed)) + round  # a seed run's own seed
     gen = GenerationConfig.from_dict(exam_generation(generation, opts, sample_seed))
-    outputs = generate(str(model), [student_prompt(p.question, strategy) for p in problems], gen)
+    fewshot = opts["prompt"] == "fewshot"
+    if fewshot:  # the paper's prompt; its answers end at the first blank line [C]
+        gen.stop = [*gen.stop, *tailored_prompt.STOP]
+    prompts = [tailored.student_input(p, opts["prompt"], opts["task"], strategy) for p in problems]
+    outputs = generate(str(model), prompts, gen)
+    if fewshot:
+        outputs = [[tailored_prompt.cleanup(t, opts["task"] or p.dataset)[0] for t in ts]
+                   for p, ts in zip(problems, outputs, strict=True)]
     scored = score_rationales(tailored.exam_rationales(problems, outputs, round, strategy))
     mistakes = tailored.collect_mistakes(scored)
     write_jsonl(out_exam, scored)
@@ -150,12 +161,13 @@ def build_examples(round: int, out, stats_out, *, teacher_files: Sequence = (),
                    feedback_files: Sequence = (), previous_files: Sequence = (),
                    mistakes_file, exam_file, positive_files: Sequence = (),
                    strategy: str = "cot", options: Mapping | None = None, seed: int = 0,
-                   meta: Mapping | None = None) -> dict:
+                   meta: Mapping | None = None, train_file=None) -> dict:
     """Round r's training examples with triplet pools -> `out`; statistics -> `stats_out`.
 
     teacher_files: the teacher's filtered rationales (round 0's data); feedback_files:
     this round's feedback (r >= 1); previous_files: earlier rounds' data (`accumulate`);
-    positive_files: extra positives (teacher rationales in `positive_strategies`)."""
+    positive_files: extra positives (teacher rationales in `positive_strategies`);
+    train_file: the train problems (their answer choices, for CSQA's few-shot prompt)."""
     from mathdistill.methods import tailored
 
     opts = parse_options(options)
@@ -174,7 +186,10 @@ def build_examples(round: int, out, stats_out, *, teacher_files: Sequence = (),
     pools = tailored.triplet_pools(data, mistakes, max_pos=int(opts["max_pos"]),
                                    max_neg=int(opts["max_neg"]), seed=seed + round,
                                    extra_positives=extra)
-    examples = tailored.build_examples(data, pools, seed=seed + round)
+    choices = {p.id: p.choices for p in read_records(train_file, Problem) if p.choices} \
+        if train_file else None
+    examples = tailored.build_examples(data, pools, seed=seed + round, prompt=opts["prompt"],
+                                       task=opts["task"], choices=choices)
     write_jsonl(out, examples)
     usable = [ex for ex in examples if tailored.draw_triplet(ex, None) is not None]
     stats = {**dict(meta or {}), "round": round, "strategy": strategy,
@@ -223,7 +238,8 @@ def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, options: Mappi
     reflection = {"margin": float(opts["margin"]), "lam": float(opts["lambda"]),
                   "max_sr_len": int(opts["max_sr_len"]),
                   "prompt_loss_weight": float(opts["prompt_loss_weight"] or 0.0),
-                  "seed": tcfg.seed}
+                  "prefix_cache": bool(opts["prefix_cache"]),
+                  "unique_questions": bool(opts["unique_questions"]), "seed": tcfg.seed}
     examples = read_jsonl(examples_file)
     summary = fit(str(base), examples, out_dir, tcfg,
                   resume_from=None if resume_from is None else str(resume_from),

@@ -40,6 +40,7 @@ __all__ = [
     "extract_answer",
     "extract_label",
     "find_numbers",
+    "format_choices",
     "format_number",
     "is_correct",
     "normalize_number",
@@ -212,6 +213,11 @@ def is_correct(pred: float | str | None, gold: float | str, mode: str = "toleran
 _ANSWER_MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:\uff1a]?", re.IGNORECASE)
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _LETTER = re.compile(r"\(([a-e])\)", re.IGNORECASE)
+
+
+def format_choices(choices) -> str:
+    """Answer choices as CSQA prompts list them: "\n(a) first\n(b) second..." ("" for none)."""
+    return "".join(f"\n({'abcde'[i]}) {t}" for i, t in enumerate(choices or ()))
 
 
 def extract_label(text: str | None, choices: list[str] | None = None) -> str | None:

@@ -18,13 +18,17 @@ Per training sample (authors' code, github.com/Raibows/Learn-to-Reason, [C]):
   continuation (the rationale's tokens + eos, cut at `max_sr_len` = 192 tokens);
 - L_SR = mean max(0, d(a, p) - d(a, n) + margin), d = -cos (`students.triplet`).
 How the continuation state is computed:
-- causal students: the whole sequence prompt + continuation in one forward pass with
-  gradients. Upstream runs the prefix under no_grad and the continuation on its KV
-  cache; here the prefix positions get L_SR gradients too (a simplification).
+- causal students (`prefix_cache` True, the default, as upstream): the prompt runs once under
+  no_grad and the continuations run on its KV cache (`students.prefix_cache`), so no L_SR
+  gradient flows through the prompt; `prefix_cache` False: prompt + continuation in one
+  forward pass with gradients everywhere (the project's earlier simplification).
 - seq2seq students (an extension: upstream's loss is decoder-only): the prompt goes
   through the encoder once per batch under no_grad (the analogue of upstream's prefix);
   the decoder reads [decoder start] + continuation with gradients, and the state is the
   decoder's last layer at the continuation's last token.
+Batches: `unique_questions` (upstream's sampler [C], spec §2.3) draws batches in which no
+two examples share a prompt (= question), `students.sampler.QuestionUniqueBatchSampler`;
+default False (the Trainer's own sampler).
 LM loss: the model's token cross-entropy on the target (mean over the micro-batch);
 causal students can also weight the prompt tokens (`prompt_loss_weight`, upstream 0.1,
 default 0 = the project's target-only loss): sum(w * CE) / number of non-pad tokens.
@@ -52,7 +56,8 @@ logger = logging.getLogger(__name__)
 
 EXTRA_FIELDS = ("prompt", "target", "positives", "negatives")
 OPTIONS = {"margin": DEFAULTS["margin"], "lam": DEFAULTS["lambda"],
-           "max_sr_len": DEFAULTS["max_len"], "prompt_loss_weight": 0.0, "seed": 0}
+           "max_sr_len": DEFAULTS["max_len"], "prompt_loss_weight": 0.0, "seed": 0,
+           "prefix_cache": True, "unique_questions": False}
 
 
 def draw_triplets(extras: Mapping[str, Sequence], rng: random.Random | None
@@ -77,12 +82,14 @@ def _pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torc
 
 def continuation_states(model, tok, prompts: Sequence[str], texts: Sequence[str], *,
                         max_len: int = 192, encoder_ids: torch.Tensor | None = None,
-                        encoder_mask: torch.Tensor | None = None) -> torch.Tensor:
+                        encoder_mask: torch.Tensor | None = None,
+                        prefix_cache: bool = True) -> torch.Tensor:
     """(N, H) last-layer states at the last token of each continuation `texts[i]` after
     `prompts[i % len(prompts)]` (texts are grouped: all anchors, all positives, ...).
 
     seq2seq: the prompts' encoder states are computed once under no_grad (`encoder_ids` /
-    `encoder_mask`: the already tokenized prompts, else `prompts` are tokenized)."""
+    `encoder_mask`: the already tokenized prompts, else `prompts` are tokenized).
+    causal: with `prefix_cache` the prompts run once under no_grad as a KV cache."""
     device = next(model.parameters()).device
     seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
     kind = "seq2seq" if seq2seq else "causal"
@@ -104,6 +111,10 @@ def continuation_states(model, tok, prompts: Sequence[str], texts: Sequence[str]
                     decoder_attention_mask=dec_mask, output_hidden_states=True, use_cache=False)
         return last_token_state(out.decoder_hidden_states[-1], dec_mask)
     heads = [prompt_ids(tok, p, kind) for p in prompts]
+    if prefix_cache:
+        from .prefix_cache import cached_states
+
+        return cached_states(model, heads, cont, tok.pad_token_id)
     ids, mask = _pad([heads[i % len(prompts)] + c for i, c in enumerate(cont)],
                      tok.pad_token_id, device)
     out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False)
@@ -134,6 +145,8 @@ class ReflectionTrainer(StudentTrainer):
     max_sr_len: int = OPTIONS["max_sr_len"]
     prompt_loss_weight: float = OPTIONS["prompt_loss_weight"]
     seed: int = OPTIONS["seed"]
+    prefix_cache: bool = OPTIONS["prefix_cache"]
+    unique_questions: bool = OPTIONS["unique_questions"]
     loss_is_scaled_for_ga = False  # per-micro-batch means; the Trainer divides by GA steps
     extra_fields: tuple[str, ...] = EXTRA_FIELDS
 
@@ -179,10 +192,29 @@ class ReflectionTrainer(StudentTrainer):
             model, self.processing_class, [extras["prompt"][i] for i in rows], texts,
             max_len=int(self.max_sr_len),
             encoder_ids=core["input_ids"][index] if seq2seq else None,
-            encoder_mask=core["attention_mask"][index] if seq2seq else None)
+            encoder_mask=core["attention_mask"][index] if seq2seq else None,
+            prefix_cache=bool(self.prefix_cache))
         a, p, n = states.split(len(rows))
         sr = triplet_loss(a, p, n, margin=float(self.margin))
         return {"lm": lm, "sr": sr, "active": len(rows), "outputs": outputs}
+
+    def get_train_dataloader(self):
+        """The Trainer's loader, or (`unique_questions`) one whose batches never hold two
+        examples of one prompt (`students.sampler`)."""
+        if not self.unique_questions:
+            return super().get_train_dataloader()
+        from torch.utils.data import DataLoader
+
+        from .sampler import QuestionUniqueBatchSampler
+
+        data = self.train_dataset
+        sampler = QuestionUniqueBatchSampler([f["prompt"] for f in data],
+                                             self.args.per_device_train_batch_size,
+                                             seed=self.args.seed)
+        return self.accelerator.prepare(DataLoader(
+            data, batch_sampler=sampler, collate_fn=self.data_collator,
+            num_workers=self.args.dataloader_num_workers,
+            pin_memory=self.args.dataloader_pin_memory))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         terms = self.loss_terms(model, inputs)

@@ -31,7 +31,6 @@ import random
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,58 +42,15 @@ from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from mathdistill.io import write_json
 
-from .config import ConfigMixin, bf16_available, cuda_available
+from .config import bf16_available, cuda_available
 from .encoding import StudentCollator, encode_examples
 from .fsutil import atomic_dir
 from .loading import load
-from .lora import is_peft, lora_spec
+from .lora import is_peft
 from .presets import is_preset
+from .train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig(ConfigMixin):
-    """Training settings (ETD: lr 5e-4, 10 epochs; SIKeD: LoRA r16/a32, lr 2e-4, 3 epochs)."""
-
-    lr: float = 5e-4
-    epochs: float = 3.0
-    batch_size: int = 8
-    grad_accum: int = 1
-    max_source_len: int = 512  # seq2seq encoder input
-    max_target_len: int = 512  # seq2seq labels
-    max_len: int = 1024  # causal prompt + target
-    warmup: float = 0.0  # steps (>= 1) or a ratio of all steps (< 1)
-    weight_decay: float = 0.0
-    seed: int = 0
-    lora: dict[str, Any] | None = None  # {r, alpha, dropout, target_modules}; None = full FT
-    keep_adapter: bool = False  # LoRA: save the adapter instead of the merged model
-    loss_on_prompt: bool = False  # causal: loss on the prompt tokens too (SIKeD: True)
-    bf16: bool | None = None  # None: bf16 on a bf16-capable GPU, fp32 otherwise
-    logging_steps: int = 10
-    max_steps: int | None = None  # stop after this many optimizer steps (overrides epochs)
-    scheduler: str = "linear"
-    group_by_length: bool = True  # batches of similar length (less padding)
-    max_grad_norm: float = 1.0
-    gradient_checkpointing: bool = False
-    extra_fields: tuple[str, ...] = ()  # example keys passed to the batch (custom losses)
-    packing: bool = False  # causal: packed rows + FastTrainStep (see the module docstring)
-    pack_tokens: int | None = None  # packed row length; None: ~batch_size examples per row
-    compile: bool | None = None  # torch.compile (None: packed path on CUDA only)
-    fused_optim: bool | None = None  # fused AdamW (None: on CUDA)
-
-    def __post_init__(self):
-        self.lora = lora_spec(self.lora)
-        self.extra_fields = tuple(self.extra_fields)
-        for name in ("batch_size", "grad_accum", "logging_steps"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"TrainConfig.max_steps must be >= 1 or None, got {self.max_steps}")
-        if self.pack_tokens is not None and self.pack_tokens < 1:
-            raise ValueError(f"TrainConfig.pack_tokens must be >= 1, got {self.pack_tokens}")
-        if self.keep_adapter and self.lora is None:
-            raise ValueError("TrainConfig.keep_adapter needs lora")
 
 
 class StudentTrainer(Trainer):
@@ -162,6 +118,7 @@ def _training_args(cfg: TrainConfig, out: Path, on_gpu: bool) -> TrainingArgumen
         max_steps=cfg.max_steps if cfg.max_steps is not None else -1,
         learning_rate=cfg.lr,
         lr_scheduler_type=cfg.scheduler,
+        lr_scheduler_kwargs=cfg.scheduler_kwargs(),
         warmup_steps=cfg.warmup,
         weight_decay=cfg.weight_decay,
         max_grad_norm=cfg.max_grad_norm,
@@ -265,7 +222,7 @@ def _train_packed(model, feats, cfg: TrainConfig, log_path: Path, pad_id, on_gpu
         bf16=cfg.bf16 if on_gpu else False,
     )
     warmup = int(cfg.warmup) if cfg.warmup >= 1 else math.ceil(cfg.warmup * total)
-    step.set_schedule(cfg.scheduler, warmup, total)
+    step.set_schedule(cfg.scheduler, warmup, total, **cfg.scheduler_kwargs())
     logger.info(
         "packing: %d examples -> %d rows of %d tokens (%.1f%% filler), %d steps",
         len(feats),

@@ -121,11 +121,31 @@ def _train_demos(strategy: str, k: int, seed: int, data_dir=None) -> list[Demo]:
     return out
 
 
+_ANSWER_LINE = re.compile(r"^\s*(the answer is|final answer\s*:)", re.IGNORECASE)
+
+
+def with_final_answer(text: str, answer: float, template: str | None) -> str:
+    """`text` with its answer line ("The answer is N." / "Final Answer: N", if last) replaced
+    by `template` filled with the answer (e.g. SIKeD's "Final Answer: {answer}"); None: as is."""
+    if not template:
+        return text
+    from mathdistill.strategies.base import show
+
+    lines = text.rstrip().splitlines()
+    if lines and _ANSWER_LINE.match(lines[-1]):
+        lines = lines[:-1]
+    return "\n".join([*lines, template.format(answer=show(answer))])
+
+
 class PromptBuilder:
     """Builds the prompts of every teacher request from the YAML data files.
 
     n_shots: demonstrations per rationale prompt (papers: 8).
-    style: "siked" | "etd", or {strategy: style}; default per templates.yaml.
+    style: the paper whose teacher prompts to use: "siked" (SIKeD App. A, Figs. 8-10:
+      Alpaca instruction, "Final Answer: N") | "etd" (ETD App. A.1/B.1, §3.1.1: the question
+      followed by the thought's trigger), or {strategy: style}; unset strategies use
+      templates.yaml's `default_style`. Each style's wording and its source are in
+      templates.yaml.
     demo_source: "file" (demos.yaml) | "train" (seeded GSM8K-train draw, see module doc).
     """
 
@@ -174,6 +194,10 @@ class PromptBuilder:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r} ({', '.join(STRATEGIES)})")
         question = problem if isinstance(problem, str) else problem.question
+        if not isinstance(problem, str) and problem.choices:  # multiple choice (CSQA)
+            from mathdistill.strategies.extract import format_choices
+
+            question = f"{question}\nAnswer Choices:{format_choices(problem.choices)}"
         style = self.style_of(strategy)
         st = self.styles[style]
         fill = {
@@ -191,11 +215,13 @@ class PromptBuilder:
         system = f(st["system"]).strip() if st.get("system") else ""
         if system:
             messages.append({"role": "system", "content": system})
+        final = (st.get("final_answer") or {}).get(strategy)
         for d in demos:
             q = f(st["query"], question=d.question)
-            parts.append(q + d.texts[strategy] + sep)
+            text = with_final_answer(d.texts[strategy], d.answer, final)
+            parts.append(q + text + sep)
             messages.append({"role": "user", "content": q.strip()})
-            messages.append({"role": "assistant", "content": d.texts[strategy]})
+            messages.append({"role": "assistant", "content": text})
         q = f(st["query"], question=question)
         parts.append(q)
         messages.append({"role": "user", "content": q.strip()})

@@ -133,12 +133,15 @@ class FastTrainStep:
                 norm.compile()
         model.train()
 
-    def set_schedule(self, name: str = "linear", warmup_steps: int = 0, total_steps: int = 1):
-        """HF learning-rate schedule (transformers.get_scheduler), stepped after every step."""
+    def set_schedule(self, name: str = "linear", warmup_steps: int = 0, total_steps: int = 1,
+                     **kwargs):
+        """HF learning-rate schedule (transformers.get_scheduler), stepped after every step;
+        `kwargs` are the schedule's own arguments (e.g. num_cycles)."""
         from transformers import get_scheduler
 
         self.scheduler = get_scheduler(
-            name, self.optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps
+            name, self.optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps,
+            scheduler_specific_kwargs=kwargs or None,
         )
         return self.scheduler
 
