@@ -266,3 +266,58 @@ def test_escaped_program_is_stopped_by_audit_hook_alone(base):
     out.pop("info")
     python_level = set(MUST_BLOCK_OS) - {"thread"}  # 3.11 has no audit event for threads
     assert {k for k in python_level if out[k] == "NOT BLOCKED"} == set()
+
+
+NO_LANDLOCK = r'''
+import json, os, sys
+import numpy as np
+import sympy
+sys.modules["landlock"] = None  # as on a kernel or Python without Landlock
+from mathdistill.execution import guard
+tmp, target = sys.argv[1], sys.argv[2]
+info = guard.harden(memory_mb=768, tmpdir=tmp, audit=False)
+out = {"info": info, "linsolve": str(sympy.linsolve([sympy.Symbol("x") - 2], sympy.symbols("x")))}
+for name, fn in {"write": lambda: open(target, "w"), "tmp write": lambda: open("a", "w"),
+                 "mkdir": lambda: os.mkdir("d"), "np.save": lambda: np.save(target, [1]),
+                 "exec": lambda: os.execv("/bin/true", ["true"])}.items():
+    try:
+        fn()
+        out[name] = "NOT BLOCKED"
+    except BaseException as e:
+        out[name] = type(e).__name__
+print(json.dumps(out))
+'''
+
+
+def test_without_landlock_seccomp_refuses_every_file_change(base):
+    work = base / "work"
+    work.mkdir(mode=0o700)
+    if os.getuid() == 0:
+        os.chown(work, 65534, 65534)
+    target = base / "pwned"
+    base.chmod(0o777)  # writable by the worker's uid: only seccomp stands in the way
+    proc = subprocess.run([sys.executable, "-c", NO_LANDLOCK, str(work), str(target)],
+                          capture_output=True, text=True, timeout=120, check=False, cwd=work,
+                          env={"PATH": os.defpath, "PYTHONPATH": SRC})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    info = out.pop("info")
+    assert info["landlock"] is None and info["seccomp"]
+    assert any(m.startswith("landlock") for m in info["missing"])
+    assert out.pop("linsolve") == "{(2,)}"
+    assert {k for k, v in out.items() if v == "NOT BLOCKED"} == set()
+    assert not target.exists() and os.listdir(work) == []
+
+
+def test_missing_layer_is_logged(tmp_path, caplog):
+    """A worker on a machine without Landlock (stand-in module on its path) says so."""
+    (tmp_path / "landlock.py").write_text(
+        "def landlock_abi_version():\n    raise OSError('Landlock is not supported')\n")
+    tmp_path.chmod(0o755)
+    with caplog.at_level("INFO", logger="mathdistill.execution.sandbox"), \
+            Sandbox(workers=1, timeout=1.0, pythonpath=[tmp_path]) as box:
+        assert box.run_programs(["answer = 2"])[0].value == 2.0
+        assert box.isolation["landlock"] is None and box.isolation["seccomp"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("isolation layers unavailable" in w and "landlock" in w and "seccomp" in w
+               for w in warnings), warnings

@@ -30,7 +30,11 @@ bubblewrap: namespaces + seccomp-bpf; Docker's default profile: seccomp; OpenAI'
 on Linux: Landlock + seccomp), they need no helper binary or daemon, and Landlock and
 seccomp work unprivileged (no user namespaces needed: Ubuntu >= 23.10 restricts those).
 A layer the machine lacks is skipped and named in `info["missing"]`; the parent logs a
-warning with what is still active (`Sandbox.isolation`).
+warning with what is still active (`Sandbox.isolation`). What is lost then: without
+Landlock, reads are limited only by file permissions (and the audit hook), and nothing
+can be written at all (seccomp); without seccomp, exec/fork are still stopped by
+`RLIMIT_NPROC` (not for root without the uid switch) and sockets by the network namespace
+(root only) or not at all; without root, no uid switch and no network namespace.
 """
 
 from __future__ import annotations
