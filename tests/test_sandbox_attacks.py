@@ -321,3 +321,14 @@ def test_missing_layer_is_logged(tmp_path, caplog):
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("isolation layers unavailable" in w and "landlock" in w and "seccomp" in w
                for w in warnings), warnings
+
+
+def test_private_temp_dir_is_emptied_after_a_program_and_removed_with_the_worker():
+    with Sandbox(workers=1, timeout=2.0) as box:
+        r = box.run_programs(["import numpy as np\nnp.arange(3).dump('a.pkl')\nanswer = 1",
+                              "answer = 2"])
+        tmp = box._workers[0].tmpdir
+        assert [x.value for x in r] == [1.0, 2.0]
+        assert os.path.isdir(tmp) and os.listdir(tmp) == []
+        assert os.stat(tmp).st_mode & 0o777 == 0o700
+    assert not os.path.exists(tmp)
