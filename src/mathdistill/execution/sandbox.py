@@ -80,6 +80,8 @@ class Sandbox:
     chunk_size: programs per message; max_tasks_per_worker: recycle a worker after this many
     programs (bounds any state a program could leave behind); max_starved_factor: how many
     times the kill deadline a worker starved of CPU may wait; debug: keep workers' stderr.
+    `isolation` (after the first worker started): which OS layers are active
+    (`isolation.apply`: uid, netns, landlock ABI, seccomp, audit, missing).
     """
 
     def __init__(self, workers: int | None = None, *, memory_mb: int = 512,

@@ -20,8 +20,10 @@ convention). EoT: `solve_system(text)` from the configured module. Timeouts are 
 via `setitimer(ITIMER_PROF)` armed per item (0.8 us per item, measured; `compile` alone is
 ~17 us), re-firing every `TICK_S` in case the program swallows the `Timeout`; the item is a
 `timeout` once the timer fired, even if the program caught it. C-level work that never
-returns to the interpreter is the parent's job (it kills the worker). `guard.harden` adds
-the OS and audit-hook layers after setup.
+returns to the interpreter is the parent's job (it kills the worker). After setup (imports,
+warm-up programs that fill SymPy's and numpy's lazy state) `guard.harden` applies the OS
+layers (`isolation`: uid, rlimits, Landlock with the private temp dir `tmpdir` of the
+config, seccomp) and the audit hook; the ready message reports which are active.
 """
 
 from __future__ import annotations
