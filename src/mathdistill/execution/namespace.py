@@ -224,8 +224,10 @@ def _first(value):
 
 
 def number(value, name: str):
-    value = _first(value)
     kind = type(value)
+    if kind is not int and kind is not float:  # the common case needs no unpacking
+        value = _first(value)
+        kind = type(value)
     np = _NUMPY
     try:
         if kind in (int, float, Fraction, decimal.Decimal) or (
