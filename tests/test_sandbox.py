@@ -59,6 +59,7 @@ NORMAL = [  # (program, expected value)
     ("import numpy as np\nanswer = np.int64(7) // 2", 3.0),
     ("import numpy as np\nanswer = np.linalg.solve([[2, 1], [1, 3]], [3, 5])", 0.8),
     ("import numpy.linalg\nanswer = numpy.linalg.norm([3, 4])", 5.0),
+    ("from sympy.abc import x\nfrom sympy.solvers import solve\nanswer = solve(x - 3, x)[0]", 3.0),
     (("import datetime\nd = datetime.date(2024, 3, 1) - datetime.date(2024, 2, 1)\n"
      "answer = d.days"), 29.0),
     (("from collections import Counter, namedtuple\nP = namedtuple('P', 'x y')\n"

@@ -16,7 +16,8 @@ What a program may do: plain Python computation (no `open`, `eval`, `exec`, `get
 `type`, classes, attribute assignment, names starting with `_`), `print` (discarded), and
 import the modules of `policy.ALLOWED_MODULES`, the one list: math, cmath, fractions,
 decimal, statistics, numbers, itertools, collections, functools, operator, heapq, bisect,
-datetime, calendar, re, string, typing, numpy (+ numpy.linalg) and sympy, each as a fresh
+datetime, calendar, re, string, typing, numpy (+ numpy.linalg) and sympy (+ sympy.abc,
+sympy.solvers), each as a fresh
 proxy of its public names less `policy.HIDDEN` (numpy's file I/O, `sympy.lambdify`,
 `operator.attrgetter`, ...). SymPy may parse strings of numbers, operators and names
 (`sympify("2*x + 1")`), never code. Its answer: `answer`, `ans`, the last assigned variable

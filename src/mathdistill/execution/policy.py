@@ -42,7 +42,7 @@ ALLOWED_MODULES: dict[str, tuple[str, ...] | None] = {
     "operator": None, "heapq": None, "bisect": None, "datetime": None, "calendar": None,
     "re": None, "string": None, "typing": ("Any", "Dict", "List", "Optional", "Set", "Tuple",
                                            "Union"),
-    "numpy": None, "numpy.linalg": None, "sympy": None,
+    "numpy": None, "numpy.linalg": None, "sympy": None, "sympy.abc": None, "sympy.solvers": None,
 }
 # Public names withheld from a proxy: file I/O, code generation/execution, printing
 # helpers that start programs, global state that would leak into later programs.
