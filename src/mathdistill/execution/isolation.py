@@ -72,6 +72,9 @@ def _drop_root(info: dict) -> None:
     """As root: no new privileges, no network, then become `nobody` for good."""
     info["no_new_privs"] = _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     info["netns"] = _libc().unshare(_CLONE_NEWNET) == 0
+    if not info["netns"]:  # e.g. a container without CAP_SYS_ADMIN
+        info["missing"].append("network namespace (unshare failed; seccomp still refuses "
+                               "sockets)")
     os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
@@ -172,10 +175,8 @@ def apply(*, memory_mb: int, tmpdir: str | None = None, parent_pid: int | None =
         flt = _build(files_writable=True)
     if os_layers and linux and os.getuid() == 0:
         _drop_root(info)
-    elif os_layers and linux:
+    elif os_layers and linux:  # an ordinary user: Landlock and seccomp do the work
         info["no_new_privs"] = _prctl(_PR_SET_NO_NEW_PRIVS, 1)
-        info["missing"].append("uid switch and network namespace (not root; seccomp "
-                               "still refuses sockets)")
     info["uid"] = os.getuid()
     if linux:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
@@ -192,7 +193,8 @@ def apply(*, memory_mb: int, tmpdir: str | None = None, parent_pid: int | None =
 
 def describe(info: dict) -> str:
     """One line: which layers are active (from a worker's `apply` result)."""
-    parts = [f"uid {info.get('uid')}"]
+    parts = [f"uid {info.get('uid')}" + ("" if info.get("uid") in (0, NOBODY) else
+                                         " (not started as root: no uid switch)")]
     if info.get("netns"):
         parts.append("empty network namespace")
     if info.get("landlock") is not None:
