@@ -15,7 +15,14 @@ measured inside the child, so process start-up is not counted. The sandbox is ti
 this process for a whole `run_programs` call (workers already started), so it includes
 batching, JSON over pipes, the static checks, the CPU timer per program, and the answer
 conversion. Both sides must agree on every value (checked). Numbers depend on the load of
-the machine: report it (`uptime` is printed).
+the machine: report it (the load average is printed before and after).
+
+Isolation cost ("layers" table): one child process per configuration runs every program
+through the worker's own per-item path (`worker.run_item`: compile, static check, exec,
+answer, CPU timer) after applying none / only the audit hook / only the OS layers (rlimits,
+Landlock, seccomp, uid switch and network namespace as root) / both (`guard.harden`), and
+reports CPU microseconds per program (best of `--repeat`). The difference to "none" is what
+the isolation costs per program; the pool's throughput above already includes it.
 """
 
 from __future__ import annotations
@@ -57,6 +64,50 @@ for _ in range(int(sys.argv[1])):
     values = out
 json.dump({"seconds": best, "cpu": cpu, "values": values}, sys.stdout)
 """
+
+
+LAYERS = r"""
+import json, os, signal, sys, tempfile, time
+from mathdistill.execution import guard, namespace, worker
+programs = json.load(sys.stdin)
+audit, os_layers, repeat = sys.argv[1] == "1", sys.argv[2] == "1", int(sys.argv[3])
+namespace.build()
+signal.signal(signal.SIGPROF, worker._on_sigprof)
+tmp = tempfile.mkdtemp(prefix="mathdistill-bench-")
+if os.getuid() == 0:
+    os.chown(tmp, 65534, 65534)
+info = {}
+if audit or os_layers:
+    info = guard.harden(memory_mb=1024, tmpdir=tmp, audit=audit, os_layers=os_layers)
+best, values = None, None
+for _ in range(repeat):
+    c = time.process_time()
+    out = [worker.run_item("pot", p, 5.0) for p in programs]
+    dc = time.process_time() - c
+    best = dc if best is None else min(best, dc)
+    values = [v for v, _, _ in out]
+json.dump({"cpu": best, "values": values, "info": info}, sys.stdout)
+"""
+LAYER_CONFIGS = [("none", "0", "0"), ("audit hook only", "1", "0"),
+                 ("OS layers only", "0", "1"), ("OS layers + audit hook", "1", "1")]
+
+
+def layer_costs(programs: list[str], repeat: int, rounds: int = 3) -> list[dict]:
+    """CPU us/program of the worker's item loop under each isolation configuration: the
+    configurations take turns (`rounds` times, a fresh child each), best time kept, so that
+    a change of the machine's load hits all of them alike."""
+    rows = {name: None for name, _, _ in LAYER_CONFIGS}
+    for _ in range(rounds):
+        for name, audit, os_layers in LAYER_CONFIGS:
+            proc = subprocess.run([sys.executable, "-c", LAYERS, audit, os_layers, str(repeat)],
+                                  input=json.dumps(programs), capture_output=True, text=True,
+                                  check=True)
+            out = json.loads(proc.stdout)
+            cpu_us = out["cpu"] / len(programs) * 1e6
+            if rows[name] is None or cpu_us < rows[name]["cpu_us"]:
+                rows[name] = {"layers": name, "cpu_us": cpu_us, "values": out["values"],
+                              "info": out["info"]}
+    return list(rows.values())
 
 
 def chain_annotations(solution: str) -> str | None:
@@ -117,7 +168,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--data-dir", type=Path, default=Path(os.environ.get(
+        "MATHDISTILL_DATA", REPO.parent / "shared" / "data")))
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON")
     args = ap.parse_args(argv)
 
@@ -146,10 +198,26 @@ def main(argv=None) -> int:
               f"{r.get('agree', n)}/{n} |")
     print("\nCPU us/program: parent + all workers for the sandbox (load-independent cost); "
           "programs/s: wall clock, depends on the machine's load.")
+    layers = layer_costs(programs, args.repeat)
+    none = layers[0]["cpu_us"]
+    print("\n| isolation layers (worker item loop, 1 process) | CPU us/program | cost vs none "
+          "| agree |")
+    print("| --- | ---: | ---: | ---: |")
+    for r in layers:
+        agree = sum(a == b for a, b in zip(r["values"], layers[0]["values"], strict=True))
+        print(f"| {r['layers']} | {r['cpu_us']:.1f} | {r['cpu_us'] - none:+.1f} us | "
+              f"{agree}/{n} |")
+    from mathdistill.execution.isolation import describe
+
+    print(f"\nactive with both: {describe(layers[-1]['info'])}; "
+          f"missing: {layers[-1]['info'].get('missing') or 'none'}")
+    for r in layers:
+        r.pop("values")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"n": n, "source": source, "rows": rows}, indent=1))
+        args.out.write_text(json.dumps({"n": n, "source": source, "rows": rows,
+                                        "layers": layers}, indent=1))
     return 0
 
 

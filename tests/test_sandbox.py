@@ -2,17 +2,13 @@
 
 Hostile programs run in one batch on a 2-worker pool (module fixture) with a 0.5 s CPU limit;
 each is then checked for its error kind, and the pool must still answer correctly after.
-`test_escaped_*` check the audit-hook and OS layers on their own, as if a program had
-already got past the static checks and the restricted namespace.
+Attacks on the newer surface (numpy, SymPy parsing, frame/gc walks, ...) with host checks,
+and each isolation layer on its own: tests/test_sandbox_attacks.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -53,12 +49,34 @@ NORMAL = [  # (program, expected value)
     ("from functools import reduce\nanswer = reduce(lambda a, b: a * b, [1, 2, 3, 4])", 24.0),
     ("try:\n    x = 1 / 0\nexcept ZeroDivisionError:\n    x = -1\nanswer = x", -1.0),
     ("type = 3\nproperty = 4\nanswer = type * property", 12.0),  # variables, not builtins
+    ("answer = [1, 2]", 1.0),  # a list/tuple answers its first element (PoT, XoT executors)
+    ("def solver():\n    return 4, 5\nans = solver()", 4.0),
+    ("answer = {'x': 3}", 3.0),
+    ("answer = math.floor(2.5) + math.pi * 0", 2.0),  # `math` is in the namespace
+    # real zero-shot PoT: imports numpy, defines solver()
+    (("import math\nimport numpy as np\ndef solver():\n    a = np.array([1.5, 2.5])\n"
+     "    return np.sum(a) * math.sqrt(4)\nans = solver()"), 8.0),
+    ("import numpy as np\nanswer = np.int64(7) // 2", 3.0),
+    ("import numpy as np\nanswer = np.linalg.solve([[2, 1], [1, 3]], [3, 5])", 0.8),
+    ("import numpy.linalg\nanswer = numpy.linalg.norm([3, 4])", 5.0),
+    ("from sympy.abc import x\nfrom sympy.solvers import solve\nanswer = solve(x - 3, x)[0]", 3.0),
+    (("import datetime\nd = datetime.date(2024, 3, 1) - datetime.date(2024, 2, 1)\n"
+     "answer = d.days"), 29.0),
+    (("from collections import Counter, namedtuple\nP = namedtuple('P', 'x y')\n"
+     "answer = P(2, 3).y * Counter('abca')['a']"), 6.0),
+    (("import statistics, itertools, functools, operator\n"
+     "answer = functools.reduce(operator.mul, itertools.repeat(2, 3)) + statistics.median([1, 3])"),
+     10.0),
+    ("import re, string\nanswer = len(re.findall('[0-9]', 'a1b22')) + len(string.digits)", 13.0),
+    (("from sympy import sympify, nsolve, Matrix\nx = Symbol('x')\n"
+     "answer = sympify('2*x + 1').subs(x, 3) + Matrix([[1, 2], [3, 4]]).det()"), 5.0),
 ]
 
 NOT_NUMBERS = [  # (program, detail substring): all `no_answer`
     ("answer = 'five'", "str"),
     ("answer = True", "bool"),
-    ("answer = [1, 2]", "list"),
+    ("answer = []", "list"),
+    ("import numpy as np\nanswer = np.array([])", "ndarray"),
     ("answer = float('nan')", "nan"),
     ("answer = 10 ** 400", "not a real number"),
     ("x = Symbol('x')\nanswer = solve(x**2 + 1, x)[0]", "not a real number"),
@@ -130,7 +148,6 @@ HOSTILE = [  # (name, program, expected error kind)
     ("unicode_eval", "answer = \uff45\uff56\uff41\uff4c('1')", "forbidden"),  # NFKC -> eval
     ("input", "answer = input()", "forbidden"),
     ("relative_import", "from . import x", "forbidden"),
-    ("numpy", "import numpy\nnumpy.save('/tmp/x', [1])", "forbidden"),
     ("syntax_error", "answer = (", "syntax"),
     ("null_byte", "answer = 1\x00", "syntax"),
     ("too_long", "x = 1\n" * 20_000, "forbidden"),
@@ -304,8 +321,8 @@ def test_policy_static_checks():
 
     assert check("import math\nfrom sympy import Symbol\nx = [i for i in range(3)]") is None
     assert "import of 'os'" in check("def f():\n    import os")
-    assert "cannot import 'Matrix'" in check("from sympy import Matrix as s")
-    assert "'sympify'" in check("from sympy import sympify")
+    assert "cannot import 'get_type_hints'" in check("from typing import get_type_hints as s")
+    assert "'lambdify'" in check("import sympy\nf = sympy.lambdify")
     assert "underscore" in check("x = 1\n_y = x.__class__")
     assert "'f_globals'" in check("lambda g: g.f_globals")
     assert "attribute assignment" in check("def f(o):\n    o.x = 1")
@@ -322,77 +339,6 @@ def test_last_assigned():
     assert last_assigned("def f():\n    z = 1\nt = f()") == "t"
     assert last_assigned("for i in range(3):\n    s = i\nprint(s)") == "s"
     assert last_assigned("print(1)") is None
-
-
-ESCAPED = r'''
-import json, os, signal, socket, subprocess, sys
-from mathdistill.execution import guard
-info = guard.harden(memory_mb=512, parent_pid=os.getppid(), audit=AUDIT)
-target = sys.argv[1]
-
-
-def check(ok):
-    if not ok:
-        raise OSError("failed")
-
-
-attempts = {
-    "system": lambda: check(os.system("touch " + target) == 0),
-    "subprocess": lambda: subprocess.run(["touch", target]),
-    "fork": lambda: os.fork(),
-    "write": lambda: open(target, "w").write("x"),
-    "os.open": lambda: os.open(target, os.O_WRONLY | os.O_CREAT),
-    "passwd": lambda: open("/etc/passwd").read(),
-    "socket": lambda: socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=2),
-    "kill parent": lambda: os.kill(os.getppid(), 0),
-    "memory": lambda: bytearray(600 * 2**20),
-    "exec": lambda: exec("1"),
-    "frame": lambda: sys._getframe(),
-    "ctypes": lambda: __import__("ctypes"),
-    "thread": lambda: __import__("_thread").start_new_thread(print, ("x",)),
-}
-out = {"info": info}
-for name, fn in attempts.items():
-    try:
-        fn()
-        out[name] = "NOT BLOCKED"
-    except BaseException as e:
-        out[name] = type(e).__name__
-print(json.dumps(out))
-'''
-
-
-def _escaped(tmp_path, audit: bool) -> dict:
-    target = tmp_path / "pwned"
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        script = ESCAPED.replace("AUDIT", str(audit))
-        proc = subprocess.run([sys.executable, "-c", script, str(target),
-                               str(server.getsockname()[1])], capture_output=True, text=True,
-                              timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert not target.exists()
-    return json.loads(proc.stdout)
-
-
-def test_escaped_program_is_stopped_by_audit_hook(tmp_path):
-    out = _escaped(tmp_path, audit=True)
-    info = out.pop("info")
-    blocked = {k: v for k, v in out.items() if v != "NOT BLOCKED"}
-    assert blocked == out, f"not blocked: {set(out) - set(blocked)}"
-    if os.getuid() == 0:  # the OS layer is there too
-        assert info["uid"] == 65534
-
-
-@pytest.mark.skipif(os.getuid() != 0, reason="the uid switch and network namespace need root")
-def test_escaped_program_is_stopped_by_os_limits_alone(tmp_path):
-    out = _escaped(tmp_path, audit=False)
-    assert out.pop("info")["uid"] == 65534
-    for name in ("system", "subprocess", "fork", "write", "os.open", "socket", "kill parent",
-                 "memory", "thread"):
-        assert out[name] != "NOT BLOCKED", name
-
 
 
 def test_starved_worker_is_not_killed_as_a_timeout():

@@ -12,10 +12,29 @@ explicit lifetime use `Sandbox` as a context manager. `timeout` is CPU seconds p
 Error kinds: `timeout`, `memory`, `syntax`, `runtime`, `no_answer`, `forbidden` (and
 `unsolvable` from the EoT solver).
 
+What a program may do: plain Python computation (no `open`, `eval`, `exec`, `getattr`,
+`type`, classes, attribute assignment, names starting with `_`), `print` (discarded), and
+import the modules of `policy.ALLOWED_MODULES`, the one list: math, cmath, fractions,
+decimal, statistics, numbers, itertools, collections, functools, operator, heapq, bisect,
+datetime, calendar, re, string, typing, numpy (+ numpy.linalg) and sympy (+ sympy.abc,
+sympy.solvers), each as a fresh
+proxy of its public names less `policy.HIDDEN` (numpy's file I/O, `sympy.lambdify`,
+`operator.attrgetter`, ...). SymPy may parse strings of numbers, operators and names
+(`sympify("2*x + 1")`), never code. Its answer: `answer`, `ans`, the last assigned variable
+or `solution()` (`.namespace`; the first element of a list/tuple, as PoT/XoT executors).
+What it may not do, enforced by the OS whatever the program manages to run (`.isolation`;
+the parent logs which layers are active, `Sandbox.isolation`): use more than `memory_mb`
+of memory or `timeout` CPU seconds; start programs or processes (fork bombs fail); open
+sockets or reach any network; read files outside the Python installation, its import
+paths and system libraries; write, create or remove files outside its private temp dir
+(emptied after a program that wrote there, removed with the worker); signal, trace or
+change other processes. An attempt is `forbidden` (audit hook, static checks) or an
+ordinary error of the program (`runtime`: the OS refused).
+
 Where things are: the pool and its scheduling `.sandbox` (+ `.process`); the worker loop
-and timer `.worker`; the program's namespace and the answer convention (`answer`, else
-`ans`, else the last assigned variable, else `solution()`) `.namespace`; static checks
-`.policy`; OS limits and the audit hook `.guard`.
+and timer `.worker`; the program's namespace and the answer convention `.namespace`;
+static checks and the allowed imports `.policy`; OS isolation `.isolation` (+ the seccomp
+filter `.syscalls`) and the audit hook `.guard`; the EoT solver `.equations`.
 """
 
 from __future__ import annotations

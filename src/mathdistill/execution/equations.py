@@ -23,9 +23,10 @@ Format (XoT convention, spec 3.3):
   equation `lhs = rhs` (both sides expressions); chains `a = 5 * 3 = 15` give `a = 5*3` and
   `5*3 = 15`; `==` counts as `=`. A line that does not parse makes the system a `syntax` error.
 - Expressions: numbers (`3`, `2.5`, `.5`, `1e3`, `1,200` -> 1200), names (`[A-Za-z_][A-Za-z0-9_]*`),
-  `+ - * / ^ ** ( )`, unary +/-, `sqrt(...)`, and implicit products after a number or `)`:
+  `+ - * / ^ ** ( )`, unary +/-, one-argument functions `sqrt floor ceil ceiling abs Abs
+  round` (round: half up), and implicit products after a number or `)`:
   `3x`, `2 x`, `3(10)`, `(a+b)(c)`, `2(a+b)`. `name(...)` is a function call, not a product:
-  anything but `sqrt` is rejected. `a b` and `x 2` are syntax errors (prose, not maths).
+  any other function is rejected. `a b` and `x 2` are syntax errors (prose, not maths).
 - `20%` (percent directly after a number) means 0.2. `$ € £` are ignored; `× · ∗` mean `*`,
   `÷` means `/`, `− – —` mean `-`, `²`/`³` mean `^2`/`^3`. Trailing `. , ;` are dropped, and
   so is a leading list marker (`- `, `* `, `1. `, `2) `) directly before a name.
@@ -74,7 +75,10 @@ MAX_VALUE_BITS = 4_000  # exact rationals beyond ~1200 digits are rejected
 
 ANSWER = "ans"
 _ANS = sympy.Symbol(ANSWER)
-_FUNCTIONS = {"sqrt": sympy.sqrt}
+# one-argument functions real EoT outputs use (XoT/gpt-3.5: ceil, round, abs, floor)
+_FUNCTIONS = {"sqrt": sympy.sqrt, "floor": sympy.floor, "ceil": sympy.ceiling,
+              "ceiling": sympy.ceiling, "abs": sympy.Abs, "Abs": sympy.Abs,
+              "round": lambda x: sympy.floor(x + sympy.Rational(1, 2))}  # half up
 _DANGEROUS = {"eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals",
               "locals", "vars", "input", "breakpoint", "sympify", "parse_expr", "system"}
 _FORBIDDEN_CHARS = set("'\"`\\[]{};@")
@@ -260,7 +264,8 @@ class _Parser:
             if text in _DANGEROUS:
                 raise self.error(f"call of {text!r} is not allowed", "forbidden")
             if text not in _FUNCTIONS:
-                raise self.error(f"unknown function {text!r} (only sqrt is supported)")
+                raise self.error(f"unknown function {text!r} (supported: "
+                                 f"{', '.join(sorted(_FUNCTIONS))})")
             self.pos += 1
             arg = self.expr()
             if not self.take(")"):

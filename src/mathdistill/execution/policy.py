@@ -15,10 +15,12 @@ text, so it costs about a microsecond on top of `compile`:
 - no attribute assignment/deletion (`obj.x = ...`, programs must not mutate shared
   objects such as modules or SymPy classes), no `class` statements (metaclass tricks), no
   `match` class patterns (they read attributes by name from a constant);
-- imports only of `ALLOWED_MODULES`, absolute, and `from m import n` only of the names
-  the module's proxy holds (`MODULE_NAMES`, or what the worker registered).
-This is the first of several layers (restricted builtins, module proxies, an audit hook,
-OS limits, a killing parent): see `mathdistill.execution.worker`.
+- imports only of `ALLOWED_MODULES` (the one list of what a program may import), absolute,
+  and `from m import n` only of the names the module's proxy holds (what the worker
+  registered from `ALLOWED_MODULES` / `HIDDEN`).
+This first layer keeps programs to plain computation and from changing state that later
+programs in the same worker would see; it gives a clear `forbidden`. It is not what keeps
+the host safe: the OS layers are (`isolation`; see `mathdistill.execution`).
 """
 
 from __future__ import annotations
@@ -28,18 +30,35 @@ from types import CodeType
 
 MAX_CHARS = 100_000  # longer programs are rejected as `forbidden` before compiling
 
-# Modules a program may import (it gets a fresh proxy holding only public, non-module names).
-ALLOWED_MODULES = ("math", "cmath", "fractions", "decimal", "statistics", "itertools",
-                   "functools", "sympy")
-MODULE_NAMES = {  # explicit subsets; the other modules expose every public non-module name
-    "fractions": ("Fraction",),
-    "functools": ("reduce", "lru_cache", "cache"),
-    "sympy": ("Symbol", "symbols", "Eq", "solve", "simplify", "Rational", "Integer", "Float",
-              "sqrt", "cbrt", "root", "Abs", "floor", "ceiling", "pi", "E", "exp", "log",
-              "sin", "cos", "tan", "expand", "factor", "N", "nsimplify", "linsolve",
-              "solveset", "Min", "Max", "Poly"),
+# THE list of modules a program may import, and what each shows (`import m`,
+# `from m import n`; every import gets a fresh proxy module, so programs cannot change a
+# module for later programs). None: the module's public names (numpy, sympy: its
+# `__all__`), less `HIDDEN`; a tuple: exactly these names. Submodules are not reachable
+# unless listed here (`numpy.linalg`, also as the attribute `np.linalg`).
+ALLOWED_MODULES: dict[str, tuple[str, ...] | None] = {
+    "math": None, "cmath": None, "fractions": ("Fraction", "gcd"), "decimal": None,
+    "statistics": None, "numbers": None, "itertools": None, "collections": None,
+    "functools": ("reduce", "lru_cache", "cache", "partial", "cmp_to_key", "total_ordering"),
+    "operator": None, "heapq": None, "bisect": None, "datetime": None, "calendar": None,
+    "re": None, "string": None, "typing": ("Any", "Dict", "List", "Optional", "Set", "Tuple",
+                                           "Union"),
+    "numpy": None, "numpy.linalg": None, "sympy": None, "sympy.abc": None, "sympy.solvers": None,
 }
-
+# Public names withheld from a proxy: file I/O, code generation/execution, printing
+# helpers that start programs, global state that would leak into later programs.
+HIDDEN = {
+    "numpy": ("save", "savez", "savez_compressed", "savetxt", "load", "loadtxt", "genfromtxt",
+              "fromfile", "fromregex", "memmap", "DataSource", "ctypeslib", "lib", "testing",
+              "f2py", "test", "info", "show_config", "show_runtime", "seterr", "seterrcall",
+              "setbufsize", "set_printoptions", "printoptions"),
+    "sympy": ("lambdify", "preview", "init_session", "init_printing", "var", "test", "doctest",
+              "pager_print", "plot", "plot_implicit", "plot_parametric", "plot_backends",
+              "plotting", "textplot", "cacheit", "interactive", "utilities", "external",
+              "parsing"),
+    "operator": ("attrgetter", "methodcaller"),  # read attributes by a name given as a string
+    "string": ("Formatter", "Template"),  # Formatter.get_field reads attributes by name
+    "calendar": ("main", "setfirstweekday"),
+}
 # Not in the program's builtins at all; named here for a clear `forbidden` error. A program
 # may still use such a name for its own variable (`type = "red"`, `property = 3`).
 UNAVAILABLE_NAMES = frozenset({
@@ -48,8 +67,8 @@ UNAVAILABLE_NAMES = frozenset({
     "globals", "locals", "vars", "dir", "getattr", "setattr", "delattr", "hasattr",
     "type", "object", "super", "classmethod", "staticmethod", "property", "memoryview",
     "BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit",
-    # string parsing entry points that end in eval
-    "sympify", "parse_expr", "lambdify",
+    # SymPy entry points that turn strings or expressions into Python code
+    "parse_expr", "lambdify",
 })
 # Attributes that lead out of the sandbox: never allowed, as names or attributes.
 FORBIDDEN_ATTRIBUTES = frozenset({
@@ -73,7 +92,7 @@ _BAD_OPS = {
 _IMPORT_NAME = _OP["IMPORT_NAME"]
 _IMPORT_FROM = _OP["IMPORT_FROM"]
 
-_allowed_names = {m: frozenset(names) for m, names in MODULE_NAMES.items()}
+_allowed_names = {m: frozenset(names) for m, names in ALLOWED_MODULES.items() if names}
 
 
 def register_module_names(module: str, names) -> None:

@@ -7,9 +7,11 @@
     w.cpu_seconds()                             # CPU time it has used (None without /proc)
     w.stop(kill=True)
 
-The worker gets a scrubbed environment (no API keys or tokens of the parent), cwd `/`, its
-own session (a Ctrl-C in the terminal does not reach it), no inherited descriptors except
-its pipes and the 8-byte memfd page through which it publishes the id of the item it runs.
+The worker gets a scrubbed environment (no API keys or tokens of the parent), its own
+private temp dir as cwd, `TMPDIR` and `HOME` (mode 0700, owned by the uid the worker
+switches to; removed when it stops), its own session (a Ctrl-C in the terminal does not
+reach it), no inherited descriptors except its pipes and the 8-byte memfd page through
+which it publishes the id of the item it runs.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 BOOT = "from mathdistill.execution.worker import main; main()"
+NOBODY = 65534  # the uid/gid a worker started as root switches to
 MAX_LINE = 64 * 2**20  # a longer protocol line means a misbehaving worker
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -42,15 +47,29 @@ def _progress_page():
     return fd, shm, view
 
 
+def _private_dir() -> str:
+    """A fresh 0700 temp dir for one worker (owned by `nobody` when we are root)."""
+    path = tempfile.mkdtemp(prefix="mathdistill-sandbox-")
+    if os.getuid() == 0:
+        os.chown(path, NOBODY, NOBODY)
+    return os.path.realpath(path)
+
+
 class WorkerProcess:
     def __init__(self, cfg: dict, env: dict, *, debug: bool = False):
+        self.tmpdir = _private_dir()
         fd, self._shm, self._progress = _progress_page()
-        cmd = [sys.executable, "-P", "-s", "-c", BOOT, json.dumps({**cfg, "progress_fd": fd})]
+        cmd = [sys.executable, "-P", "-s", "-c", BOOT,
+               json.dumps({**cfg, "progress_fd": fd, "tmpdir": self.tmpdir})]
+        env = {**env, "TMPDIR": self.tmpdir, "HOME": self.tmpdir}
         try:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=None if debug else subprocess.DEVNULL, env=env, cwd="/",
+                stderr=None if debug else subprocess.DEVNULL, env=env, cwd=self.tmpdir,
                 start_new_session=True, close_fds=True, pass_fds=() if fd is None else (fd,))
+        except BaseException:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            raise
         finally:
             if fd is not None:
                 os.close(fd)
@@ -123,6 +142,7 @@ class WorkerProcess:
         if kill:
             self.proc.wait()
         self.proc.stdout.close()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
         if self._shm is not None:
             self._progress.release()
             self._shm.close()

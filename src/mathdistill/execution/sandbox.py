@@ -43,6 +43,8 @@ from typing import Self
 
 from tqdm import tqdm
 
+from mathdistill.execution.isolation import ISOLATION_KEYS as _ISOLATION_KEYS
+from mathdistill.execution.isolation import describe
 from mathdistill.execution.process import ProtocolError, WorkerProcess
 from mathdistill.execution.result import ERRORS, Result
 
@@ -78,6 +80,8 @@ class Sandbox:
     chunk_size: programs per message; max_tasks_per_worker: recycle a worker after this many
     programs (bounds any state a program could leave behind); max_starved_factor: how many
     times the kill deadline a worker starved of CPU may wait; debug: keep workers' stderr.
+    `isolation` (after the first worker started): which OS layers are active
+    (`isolation.apply`: uid, netns, landlock ABI, seccomp, audit, missing).
     """
 
     def __init__(self, workers: int | None = None, *, memory_mb: int = 512,
@@ -98,13 +102,17 @@ class Sandbox:
                      "pythonpath": [str(p) for p in pythonpath], "parent_pid": os.getpid(),
                      "debug": debug}
         self._env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                     "PYTHONPATH": os.pathsep.join([_SRC_ROOT, *self._cfg["pythonpath"]])}
+                     "PYTHONPATH": os.pathsep.join([_SRC_ROOT, *self._cfg["pythonpath"]]),
+                     # one thread per worker: the pool is the parallelism (and threads
+                     # cannot start once the worker is isolated)
+                     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         self._workers: list[WorkerProcess] = []
         self._sel = selectors.DefaultSelector()
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
         self._start_failures = 0
+        self.isolation: dict | None = None  # what the first worker reported (`_on_ready`)
 
     # -- public API ---------------------------------------------------------------------------
     def run_programs(self, programs: list[str], *, timeout: float | None = None,
@@ -275,6 +283,12 @@ class Sandbox:
             raise SandboxError(f"sandbox worker failed to start: {error or msg!r}")
         w.ready, w.info = True, msg
         self._start_failures = 0
+        if self.isolation is None:  # said once per pool
+            self.isolation = {k: msg.get(k) for k in _ISOLATION_KEYS}
+            logger.info("sandbox isolation: %s", describe(msg))
+            if msg.get("missing"):
+                logger.warning("sandbox: isolation layers unavailable on this machine: %s; "
+                               "active: %s", "; ".join(msg["missing"]), describe(msg))
         if msg.get("solver_error") and self._cfg["equations"]:
             logger.warning("sandbox: EoT solver unavailable: %s", msg["solver_error"])
 

@@ -20,8 +20,10 @@ convention). EoT: `solve_system(text)` from the configured module. Timeouts are 
 via `setitimer(ITIMER_PROF)` armed per item (0.8 us per item, measured; `compile` alone is
 ~17 us), re-firing every `TICK_S` in case the program swallows the `Timeout`; the item is a
 `timeout` once the timer fired, even if the program caught it. C-level work that never
-returns to the interpreter is the parent's job (it kills the worker). `guard.harden` adds
-the OS and audit-hook layers after setup.
+returns to the interpreter is the parent's job (it kills the worker). After setup (imports,
+warm-up programs that fill SymPy's and numpy's lazy state) `guard.harden` applies the OS
+layers (`isolation`: uid, rlimits, Landlock with the private temp dir `tmpdir` of the
+config, seccomp) and the audit hook; the ready message reports which are active.
 """
 
 from __future__ import annotations
@@ -71,28 +73,22 @@ def _disarm() -> None:
 
 
 def _pot(source: str):
-    STATE.filename = _FILENAME
     try:
         code = compile(source, _FILENAME, "exec", dont_inherit=True)
     except SyntaxError as e:
         return (None, "syntax", f"line {e.lineno}: {e.msg}"[:DETAIL_CHARS])
     except (ValueError, OverflowError, RecursionError) as e:
         return (None, "syntax", detail(e))
-    finally:
-        STATE.filename = None
     problem = policy.check_code(code)
     if problem:
         return (None, "forbidden", problem)
     g = namespace.fresh_globals()
-    STATE.code = code
     try:
         exec(code, g)  # noqa: S102  (the sandboxed program, in a worker process)
     except MemoryError as e:
         return (None, "memory", detail(e))
     except Exception as e:  # noqa: BLE001  (any error of the program is its result)
         return (None, "runtime", detail(e))
-    finally:
-        STATE.code = None
     try:
         return namespace.answer(g, source)
     finally:
@@ -167,7 +163,14 @@ PREWARM = [  # runs before hardening: lazy SymPy imports happen now (later they 
     ("x = Symbol('x')\nanswer = simplify((x**2 - 1)/(x - 1)).subs(x, 3)", 4.0),
     ("from fractions import Fraction\nans = Fraction(1, 3) * 3", 1.0),
     ("import sympy\nt = sqrt(16) + floor(2.5) + sympy.Rational(1, 2)\nt += 0.5", 7.0),
+    (("import numpy as np\nm = np.array([[2.0, 1.0], [1.0, 3.0]])\n"
+     "answer = np.linalg.solve(m, np.array([3.0, 5.0]))[1] + np.sum(np.arange(3)) * 0"), 1.4),
+    (("import datetime\nfrom collections import namedtuple, Counter\nP = namedtuple('P', 'x y')\n"
+     "d = datetime.date(2024, 3, 1) - datetime.timedelta(days=1)\nanswer = d.day + P(1, 2).y"
+     " + Counter('aab')['a']"), 33.0),
 ]
+EOT_PREWARM = ("x = 2\nans = x * 3", "lost = x\nwon = lost + 8\nwon + lost = 22\nans = won",
+               "a * b = 12\na + b = 7\nans = a")
 
 
 def _send(fd: int, obj) -> None:
@@ -187,11 +190,14 @@ def _setup(cfg: dict) -> dict:
     if cfg.get("equations"):
         _solver, _solver_error = _load_solver(cfg["equations"])
         if _solver is not None:
-            _, error, why = run_item("eot", "a = 2\nans = a * 3", 60.0)
+            _, error, why = run_item("eot", EOT_PREWARM[0], 60.0)
             if error:
                 _solver, _solver_error = None, f"prewarm failed: {error}: {why}"
+            for text in EOT_PREWARM[1:]:  # fills SymPy's caches (speed only)
+                run_item("eot", text, 60.0)
     roots = [os.path.dirname(os.path.dirname(os.path.dirname(__file__)))]  # src/
-    info = guard.harden(memory_mb=cfg["memory_mb"], parent_pid=cfg.get("parent_pid"),
+    info = guard.harden(memory_mb=cfg["memory_mb"], tmpdir=cfg.get("tmpdir"),
+                        parent_pid=cfg.get("parent_pid"),
                         read_roots=roots + list(cfg.get("pythonpath", ())))
     info["solver_error"] = None if _solver else _solver_error
     return info
