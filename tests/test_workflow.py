@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,9 +42,12 @@ def work_copy(dest: Path, config: Path | None = None) -> Path:
     return dest
 
 
-def snakemake(cwd: Path, *args: str, data_dir: Path, check: bool = True, timeout: int = 600):
-    env = {**os.environ, "MATHDISTILL_DATA": str(data_dir)}
-    env.pop("PYTHONPATH", None)
+def snakemake(cwd: Path, *args: str, data_dir: Path, check: bool = True, timeout: int = 600,
+              env: dict | None = None):
+    extra = env or {}
+    env = {**os.environ, "MATHDISTILL_DATA": str(data_dir), **extra}
+    if "PYTHONPATH" not in extra:  # the Snakefile puts the work copy's src/ there
+        env.pop("PYTHONPATH", None)
     proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
@@ -200,20 +204,38 @@ def _rule_resources(out: str, rule: str) -> list[str]:
 
 
 def test_resources_are_per_rule_and_profiles_override_them(tmp_path, data_dir):
-    """Rule defaults (rules/common.smk RESOURCES); --set-resources/--set-threads win."""
+    """Rule defaults (mathdistill.workflow.resources); --set-resources/--set-threads win."""
     work = work_copy(tmp_path / "wf")
     tiny = str(REPO / "tests" / "configs" / "tiny.yaml")
-    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny, data_dir=data_dir).stdout
+    cpu = {"MATHDISTILL_GPUS": "0"}
+    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny, data_dir=data_dir,
+                    env=cpu).stdout
     train = _rule_resources(out, "train")
     assert train and all("mem_mb=6000" in x and "gpu=0" in x for x in train if "resources" in x)
     out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny,
                     "--set-resources", "train:mem_mb=1234", "train:gpu=2",
-                    "--set-threads", "train=3", data_dir=data_dir).stdout
+                    "--set-threads", "train=3", data_dir=data_dir, env=cpu).stdout
     train = _rule_resources(out, "train")
     assert [x for x in train if x.startswith("threads")] == ["threads: 3"] * job_counts(out)["train"]
     assert all("mem_mb=1234" in x and "gpu=2" in x for x in train if "resources" in x)
     predict = [x for x in _rule_resources(out, "predict") if "resources" in x]
     assert predict and all("mem_mb=4000" in x and "gpu=0" in x for x in predict)
+
+
+def test_student_jobs_ask_for_the_gpu_on_a_gpu_machine(tmp_path, data_dir):
+    """With a GPU visible (here: MATHDISTILL_GPUS=1 stands in for one), train and predict
+    jobs ask for gpu=1 and nothing else does; the run caps `gpu` at the GPUs (checked by the
+    end-to-end run below: no two GPU jobs at once)."""
+    work = work_copy(tmp_path / "wf")
+    tiny = str(REPO / "tests" / "configs" / "tiny.yaml")
+    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny, data_dir=data_dir,
+                    env={"MATHDISTILL_GPUS": "1"}).stdout
+    for rule in ("train", "predict"):
+        lines = [x for x in _rule_resources(out, rule) if "resources" in x]
+        assert lines and all("gpu=1" in x for x in lines), rule
+    for rule in ("prepare_data", "build_round", "evaluate", "teacher_generate"):
+        lines = [x for x in _rule_resources(out, rule) if "resources" in x]
+        assert lines and not any("gpu=1" in x for x in lines), rule
 
 
 def test_seeds_make_one_run_per_seed(tmp_path, data_dir):
@@ -244,24 +266,45 @@ def test_lint_passes(tmp_path, data_dir):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda c: c["methods"]["cotd"].update(type="nosuch"), "'nosuch' is not one of"),
-    (lambda c: c["methods"]["potd"].update(strategies=["xot"]), "'xot' is not one of"),
+    (lambda c: c["methods"]["cotd"].update(type="nosuch"),
+     "methods.cotd.type: 'nosuch' is not one of"),
+    (lambda c: c["methods"]["potd"].update(strategies=["xot"]),
+     "methods.potd.strategies[0]: 'xot' is not one of"),
     (lambda c: c["eval_sets"].update(train={"dataset": "gsm8k", "split": "test"}),
-     "'train' should not be valid"),
-    (lambda c: c.update(extra_key=1), "'extra_key' was unexpected"),
-    (lambda c: c.update(resources={"train": {"gpu": 1}}), "'resources' was unexpected"),
-    (lambda c: c["students"]["tiny-t5"].update(finetune="half"), "'half' is not one of"),
+     "eval_sets.train: not a valid name: 'train' should not be valid"),
+    (lambda c: c.update(extra_key=1), "extra_key: unknown key"),
+    (lambda c: c.update(resources={"train": {"gpu": 1}}), "resources: unknown key"),
+    (lambda c: c["students"]["tiny-t5"].update(finetune="half"),
+     "students.tiny-t5.finetune: 'half' is not one of"),
+    (lambda c: c["students"]["tiny-t5"]["train"].update(epochs="eight"),
+     "students.tiny-t5.train.epochs: 'eight' is not of type 'number'"),
 ])
 def test_schema_rejects_bad_config(tmp_path, data_dir, change, message):
+    """A bad value never reaches a job: the dry run fails, naming the file and key."""
     cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
     change(cfg)
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(cfg))
-    work = work_copy(tmp_path / "wf", bad)
-    proc = snakemake(work, "-n", data_dir=data_dir, check=False)
+    work = work_copy(tmp_path / "wf")
+    proc = snakemake(work, "-n", "--configfile", str(bad), data_dir=data_dir, check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "Error validating config" in out and message in out
+    assert "invalid workflow config" in out and message in out
+    assert re.search(rf"{re.escape(str(bad))}:\d+: {re.escape(message)}", out), out[-2000:]
+    assert "Job stats" not in out and not (work / "results").exists()
+
+
+def test_missing_data_stops_the_dry_run(tmp_path, data_dir):
+    work = work_copy(tmp_path / "wf")
+    empty = tmp_path / "data"
+    (empty / "gsm8k").mkdir(parents=True)
+    proc = snakemake(work, "-n", data_dir=empty, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Job stats" not in out
+    assert f"data directory {empty} lacks" in out and "svamp/SVAMP.json" in out
+    assert "python -m mathdistill data fetch" in out
+    proc = snakemake(work, "-n", data_dir=tmp_path / "nowhere", check=False)
+    assert proc.returncode != 0 and "data directory not found" in proc.stdout + proc.stderr
 
 
 def _rationale(i, strategy, correct=True, text=None):

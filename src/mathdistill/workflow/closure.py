@@ -142,6 +142,12 @@ class ImportGraph:
             return {}
         return store.get("files") or {}
 
+    def refresh(self) -> None:
+        """Forget the closures and digests made so far: files are checked (stat) again and
+        re-read where they changed (a long-lived graph over files being edited)."""
+        self._files.update(self._fresh)
+        self._fresh, self._closures, self._digests = {}, {}, {}
+
     def save(self) -> None:
         """Write the analyses to `cache_file` (atomically) if anything was analysed."""
         if not (self.cache_file and self._dirty):

@@ -39,7 +39,7 @@ OPERATIONAL: dict[str, frozenset[str]] = {
     "teacher": frozenset({
         "base_url", "api_key", "api_key_env", "send_key_header", "max_tokens_field",
         "concurrency", "rate_limit", "timeout", "max_attempts", "backoff_initial",
-        "backoff_max", "max_retry_after", "max_failed_fraction", "cache", "cache_dir",
+        "backoff_max", "max_retry_after", "cache", "cache_dir",
         "data_dir", "progress", "batch_size", "device", "chunk_size", "tensor_parallel_size",
         "gpu_memory_utilization"}),
     # teacher.filter (filtering.filter_rationales options)
