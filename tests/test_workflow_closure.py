@@ -144,7 +144,7 @@ def test_cache_is_used_and_dropped_when_files_come_or_go(toy, tmp_path, monkeypa
     src, scripts, dynamic = toy
     cache = tmp_path / "cache.json"
     first = ImportGraph(src, dynamic, cache_file=cache).digest(scripts / "one.py", {"kind": "a"})
-    import mathdistill.workflow.closure as closure
+    from mathdistill.workflow import closure
 
     def no_parse(*a, **k):
         raise AssertionError("parsed although cached")

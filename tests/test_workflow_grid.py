@@ -56,8 +56,8 @@ def test_seeds_make_runs_with_their_own_seed(cfg):
     clash = copy.deepcopy(cfg)
     clash["methods"]["cotd-s1"] = {"type": "single", "strategies": ["cot"]}
     problems = Grid(clash).problems
-    assert (("methods", "cotd", "seeds"), "run 'cotd-s1' (seed 1) clashes with another "
-            "method's name") in problems
+    clash_message = "run 'cotd-s1' (seed 1) clashes with another method's name"
+    assert (("methods", "cotd", "seeds"), clash_message) in problems
 
 
 def test_params_hold_experiment_settings_only(cfg):
