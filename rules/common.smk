@@ -47,8 +47,8 @@ def run_meta(w):
     return GRID.meta(w.method, student=w.student)
 
 
-def round_meta(w, **extra):
-    return GRID.meta(w.method, student=w.student, round=int(w.round), **extra)
+def round_meta(w):  # (no **kwargs: Snakemake would pass input, resources, ... into them)
+    return GRID.meta(w.method, student=w.student, round=int(w.round))
 
 
 def source(w):

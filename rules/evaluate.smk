@@ -9,7 +9,7 @@ rule evaluate:
         f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
     params:
         # method = the configured method; run = the seed replicate's name (Grid.meta)
-        meta=lambda w: round_meta(w, dataset=w.dataset),
+        meta=lambda w: {**round_meta(w), "dataset": w.dataset},
         code=JOBS.code("evaluate"),
     log:
         f"{R}/logs/evaluate/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",

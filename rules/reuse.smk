@@ -22,7 +22,7 @@ rule reuse_round0:
         checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
-        meta=lambda w: round_meta(w, reused_from=GRID.round0_from(w.method)),
+        meta=lambda w: {**round_meta(w), "reused_from": GRID.round0_from(w.method)},
         code=JOBS.code("reuse_round0"),
     log:
         f"{R}/logs/reuse_round0/{{method}}/{{student}}/round{{round}}.log",

@@ -348,15 +348,80 @@ def test_single_build_round_reads_files_and_rejects_empty(tmp_path):
 
 
 # ------------------------------------------------------------------ slow: a real run
+# Recorded by every job's Python (a sitecustomize on PYTHONPATH): the mathdistill modules
+# the job really imported, to compare with the closure its code digest covers.
+IMPORT_HOOK = """
+import atexit, json, os, sys
+_log = os.environ.get("MATHDISTILL_IMPORT_LOG")
+if _log and "/.snakemake/scripts/" in (sys.argv[0] if sys.argv else ""):
+    def _dump():
+        mods = sorted(m for m in sys.modules if m.split(".")[0] == "mathdistill")
+        with open(os.path.join(_log, f"{os.getpid()}.json"), "w") as f:
+            json.dump({"script": sys.argv[0], "modules": mods}, f)
+    atexit.register(_dump)
+"""
+GPU_RULES = ("train", "tailored_train", "predict", "predict_multi", "fdd_exam",
+             "siked_generate", "tailored_exam")
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, data_dir):
-    """Run the tiny config end to end once; later tests inspect and modify this copy."""
+    """Run the tiny config end to end once; later tests inspect and modify this copy. One
+    GPU is declared (MATHDISTILL_GPUS=1: the student jobs ask for it, the run has one), and
+    each job's imports are recorded."""
+    base = tmp_path_factory.mktemp("tiny")
     config = REPO / "tests" / "configs" / "tiny.yaml"
-    work = work_copy(tmp_path_factory.mktemp("tiny") / "wf", config)
+    work = work_copy(base / "wf", config)
+    (base / "hook").mkdir()
+    (base / "hook" / "sitecustomize.py").write_text(IMPORT_HOOK)
+    (base / "imports").mkdir()
+    env = {"MATHDISTILL_GPUS": "1", "PYTHONPATH": str(base / "hook"),
+           "MATHDISTILL_IMPORT_LOG": str(base / "imports")}
     t0 = time.perf_counter()
-    proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=1200)
+    proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=1200, env=env)
     return {"dir": work, "seconds": time.perf_counter() - t0, "stdout": proc.stdout,
+            "log": proc.stdout + proc.stderr, "imports": base / "imports",
             "cfg": yaml.safe_load(config.read_text())}
+
+
+@pytest.mark.slow
+def test_one_gpu_runs_one_gpu_job_at_a_time(tiny_run):
+    """--cores 2 would run two student jobs at once; with one GPU there is never more
+    than one (the Snakefile caps the gpu resource at the visible GPUs)."""
+    running, rule_of, most, starts = set(), {}, 0, 0
+    lines = tiny_run["log"].splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"^(?:local)?rule (\w+):$", line)
+        if m:
+            jobid = next(int(x.split(":")[1]) for x in lines[i + 1:i + 30]
+                         if x.strip().startswith("jobid:"))
+            rule_of[jobid] = m.group(1)
+            if m.group(1) in GPU_RULES:
+                running.add(jobid)
+                starts += 1
+                most = max(most, len(running))
+        m = re.match(r"^Finished jobid: (\d+)", line) or re.match(r"^Finished job (\d+)\.", line)
+        if m:
+            running.discard(int(m.group(1)))
+    assert starts >= 6 and most == 1, (starts, most)
+
+
+@pytest.mark.slow
+def test_jobs_import_only_what_their_code_digest_covers(tiny_run):
+    """Every module a job really imported is in its script's closure (so an edit to it
+    changes the job's code param)."""
+    from mathdistill.workflow.closure import ImportGraph
+
+    graph = ImportGraph(tiny_run["dir"] / "src")
+    records = [json.loads(p.read_text()) for p in tiny_run["imports"].glob("*.json")]
+    scripts = {r["script"].rsplit(".", 2)[-2] for r in records}
+    assert {"prepare_data", "teacher_generate", "train", "predict", "evaluate",
+            "tables"} <= scripts
+    for r in records:
+        name = r["script"].rsplit(".", 2)[-2]
+        closure = graph.closure(tiny_run["dir"] / "workflow" / "scripts" / f"{name}.py",
+                                {"teacher": "annotated"})[0]
+        assert set(r["modules"]) <= closure | {"mathdistill"}, (name, set(r["modules"]) - closure)
 
 
 def _rows(path: Path) -> list[dict]:
@@ -482,10 +547,12 @@ def test_method_config_change_reruns_only_that_method(tiny_run, data_dir):
     assert pending(work, data_dir) == set()  # params match the recorded ones again
 
 
-def edit(path: Path):
-    """Append a comment to a source file; returns a function that restores it (and its mtime)."""
+def edit(path: Path, code: bool = True):
+    """Append a statement (code: True) or a comment to a source file; returns a function
+    that restores it (and its mtime)."""
     text, st = path.read_text(), path.stat()
-    path.write_text(text + "\n# edited by test_workflow\n")
+    path.write_text(text + ("\n_EDITED_BY_TEST_WORKFLOW = 1\n" if code else
+                            "\n# edited by test_workflow\n"))
 
     def restore():
         path.write_text(text)
@@ -524,13 +591,24 @@ def test_editing_metrics_reruns_only_evaluate_and_tables(tiny_run, data_dir):
 
 
 @pytest.mark.slow
-def test_editing_a_strategy_module_reruns_only_its_jobs(tiny_run, data_dir):
-    work, cfg = tiny_run["dir"], tiny_run["cfg"]
-    restore = edit(work / "src" / "mathdistill" / "strategies" / "pot.py")
+def test_a_comment_reruns_nothing(tiny_run, data_dir):
+    restore = edit(tiny_run["dir"] / "src" / "mathdistill" / "io.py", code=False)
     try:
-        teacher = {f"results/teacher/annotated/pot/{f}"
-                   for f in ("raw.jsonl", "cost.json", "filtered.jsonl", "filter_stats.json")}
-        assert pending(work, data_dir) == teacher | run_outputs("potd", cfg, data=True) | TABLES
+        assert pending(tiny_run["dir"], data_dir) == set()
+    finally:
+        restore()
+
+
+@pytest.mark.slow
+def test_editing_the_launcher_reruns_training_and_what_follows(tiny_run, data_dir):
+    """stages/launch.py is imported by the train script only: the checkpoints, then the
+    predictions and metrics of every run and the tables; not the data, the teacher or the
+    round data."""
+    work, cfg = tiny_run["dir"], tiny_run["cfg"]
+    restore = edit(work / "src" / "mathdistill" / "stages" / "launch.py")
+    try:
+        runs = set().union(*(run_outputs(m, cfg) for m in cfg["methods"]))
+        assert pending(work, data_dir) == runs | TABLES
     finally:
         restore()
 

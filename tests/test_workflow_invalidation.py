@@ -150,6 +150,13 @@ def test_operational_settings_rerun_nothing(done, change, edit):
     assert rerun(done) == []
 
 
+def test_resources_are_not_params(done):
+    """A GPU machine (student jobs ask for gpu=1) or a profile's resources rerun nothing."""
+    out = snakemake(done["dir"], "-n", "--set-resources", "train:mem_mb=1", "--set-threads",
+                    "predict=3", data_dir=done["data_dir"], env={"MATHDISTILL_GPUS": "1"})
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
 def test_where_the_data_lives_is_not_a_param(done, change):
     change.config(lambda c: c.update(data_dir=str(done["data_dir"])))
     assert rerun(done) == []
