@@ -171,12 +171,15 @@ def _second_student(cfg):
      "methods.tailored.round0_from"),
     (lambda c: c["methods"]["fdd"].update(seeds=[0, 1]), "does not run with seed 1"),
     (_second_student, "no run of student(s) ['tiny-t5b']"),
-    (lambda c: c["methods"]["fdd"]["options"].update(pool_limt=3), "unknown ['pool_limt']"),
-    (lambda c: c["methods"]["tailored"]["options"].update(rounds=3), "unknown ['rounds']"),
-    (_two_strategies, "learns one strategy"),
-    (lambda c: c["methods"]["tailored"]["options"].update(init="best"), "base or previous"),
+    (lambda c: c["methods"]["fdd"]["options"].update(pool_limt=3),
+     "methods.fdd.options.pool_limt: unknown key"),
+    (lambda c: c["methods"]["tailored"]["options"].update(rounds=3),
+     "methods.tailored.options.rounds: unknown key"),
+    (_two_strategies, "methods.fdd.strategies: ['pot', 'cot'] is too long (one strategy)"),
+    (lambda c: c["methods"]["tailored"]["options"].update(init="best"),
+     "methods.tailored.options.init: 'best' is not one of ['base', 'previous']"),
     (lambda c: c["methods"]["tailored"]["options"].update(positive_strategies=["l2n"]),
-     "unknown ['l2n']"),
+     "methods.tailored.options.positive_strategies[0]: 'l2n' is not one of"),
 ])
 def test_bad_method_config_stops_the_dry_run(tmp_path, data_dir, change, message):
     work = work_copy(tmp_path / "wf", _config(tmp_path, change))

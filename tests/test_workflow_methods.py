@@ -115,7 +115,8 @@ def _bad_config(tmp_path, change) -> Path:
 @pytest.mark.parametrize("change, message", [
     (lambda c: c["methods"]["siked_all"].update(round0_from="potd_eotd"), "round0_from"),
     (lambda c: c["methods"]["siked_all"].update(round0_from="nosuch"), "round0_from"),
-    (lambda c: c["methods"]["combined"].update(rounds=2), "has one round"),
+    (lambda c: c["methods"]["combined"].update(rounds=2),
+     "methods.combined.rounds: 1 was expected (one round)"),
 ])
 def test_bad_method_configs_stop_with_the_key(tmp_path, data_dir, change, message):
     work = work_copy(tmp_path / "wf")
