@@ -206,18 +206,22 @@ def test_paper_settings(cfg):
 
 # ---------------------------------------------------------------- local resources
 def test_visible_gpus(tmp_path):
-    proc = tmp_path / "gpus"
-    assert visible_gpus({}, proc) == 0  # no NVIDIA driver
+    proc, dev = tmp_path / "gpus", tmp_path / "dev"
+    dev.mkdir()
+    (dev / "nvidiactl").write_text("")
+    assert visible_gpus({}, proc, dev) == 0  # no NVIDIA GPU (a control device is none)
+    (dev / "nvidia0").write_text("")
+    assert visible_gpus({}, proc, dev) == 1  # a container: device files only
     for i in range(2):
         (proc / f"0000:0{i}:00.0").mkdir(parents=True)
-    assert visible_gpus({}, proc) == 2
-    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "1"}, proc) == 1
-    assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}, proc) == 0
-    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,-1,1"}, proc) == 1
-    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,1,2,3"}, proc) == 2
-    assert visible_gpus({"MATHDISTILL_GPUS": "3"}, proc) == 3
+    assert visible_gpus({}, proc, dev) == 2
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "1"}, proc, dev) == 1
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}, proc, dev) == 0
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,-1,1"}, proc, dev) == 1
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,1,2,3"}, proc, dev) == 2
+    assert visible_gpus({"MATHDISTILL_GPUS": "3"}, proc, dev) == 3
     with pytest.raises(ValueError, match="MATHDISTILL_GPUS"):
-        visible_gpus({"MATHDISTILL_GPUS": "-1"}, proc)
+        visible_gpus({"MATHDISTILL_GPUS": "-1"}, proc, dev)
 
 
 def test_local_resources_ask_for_a_gpu_only_where_the_student_runs_on_one():

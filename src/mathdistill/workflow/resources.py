@@ -19,6 +19,7 @@ overrides them by rule (profiles/slurm: set-resources / set-threads).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,6 +28,7 @@ __all__ = ["GPU_ENV", "IN_PROCESS_TEACHERS", "LocalResources", "visible_gpus"]
 GPU_ENV = "MATHDISTILL_GPUS"
 IN_PROCESS_TEACHERS = ("hf", "vllm")
 NVIDIA_PROC = "/proc/driver/nvidia/gpus"
+NVIDIA_DEV = "/dev"
 
 # runtime in minutes, mem_mb in MB
 DEFAULTS = {
@@ -37,19 +39,27 @@ DEFAULTS = {
 }
 
 
-def visible_gpus(env: Mapping[str, str] | None = None, proc: str | Path = NVIDIA_PROC) -> int:
+def _count(folder: str | Path, pattern: str) -> int:
+    try:
+        return sum(1 for name in os.listdir(folder) if re.fullmatch(pattern, name))
+    except OSError:
+        return 0
+
+
+def visible_gpus(env: Mapping[str, str] | None = None, proc: str | Path = NVIDIA_PROC,
+                 dev: str | Path = NVIDIA_DEV) -> int:
     """GPUs local jobs may use: $MATHDISTILL_GPUS when set, else the NVIDIA GPUs of this
-    machine (one folder each in /proc/driver/nvidia/gpus) that CUDA_VISIBLE_DEVICES keeps
-    (a list stops at its first "-1" or empty entry, as CUDA's does)."""
+    machine (one folder each in /proc/driver/nvidia/gpus, or /dev/nvidia<N> device files
+    in a container) that CUDA_VISIBLE_DEVICES keeps (a list stops at its first "-1" or
+    empty entry, as CUDA's does). No torch import: this runs while the DAG is built."""
     env = os.environ if env is None else env
     if env.get(GPU_ENV, "").strip():
         n = int(env[GPU_ENV])
         if n < 0:
             raise ValueError(f"${GPU_ENV} must be >= 0, got {n}")
         return n
-    try:
-        present = len(os.listdir(proc))
-    except OSError:
+    present = max(_count(proc, r".+"), _count(dev, r"nvidia\d+"))
+    if not present:
         return 0
     visible = env.get("CUDA_VISIBLE_DEVICES")
     if visible is None:
