@@ -16,8 +16,5 @@ rule evaluate:
     conda:
         "../envs/report.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/evaluate.py"

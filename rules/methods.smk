@@ -21,8 +21,5 @@ rule build_round:
     conda:
         "../envs/data.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/build_round.py"

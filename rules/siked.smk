@@ -53,8 +53,5 @@ rule siked_round:
     conda:
         "../envs/data.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/siked_round.py"

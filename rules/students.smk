@@ -20,8 +20,5 @@ rule build_student:
     conda:
         "../envs/torch.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/build_student.py"

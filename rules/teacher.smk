@@ -41,8 +41,5 @@ rule filter_rationales:
     conda:
         "../envs/teacher.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/filter_rationales.py"

@@ -232,7 +232,10 @@ def test_local_resources_ask_for_a_gpu_only_where_the_student_runs_on_one():
     assert gpu.get("teacher", "gpu", teacher_backend="openai") == 0
     assert gpu.get("teacher", "gpu", teacher_backend="vllm") == 1
     assert cpu.get("teacher", "gpu", teacher_backend="vllm") == 0
-    assert gpu.get("train", "mem_mb") == 6000 and gpu.get("evaluate", "runtime") == 30
+    assert gpu.get("train", "mem_mb") == 6000 and gpu.get("teacher", "runtime") == 120
+    assert gpu.get("default", "threads") == 1
+    with pytest.raises(KeyError, match="no local default 'mem_mb'"):
+        gpu.get("default", "mem_mb")  # left to a profile's default-resources
 
 
 # ---------------------------------------------------------------- data check

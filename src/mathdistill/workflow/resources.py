@@ -6,6 +6,7 @@
     res = LocalResources(gpus=1)
     res.get("train", "mem_mb")      # 6000
     res.get("train", "gpu")         # 1: a student job takes the GPU when there is one
+    res.get("default", "threads")   # 1 (other rules: threads only; profiles set the rest)
 
 Stages: "train" (fine-tuning), "predict" (the student generates: evaluation, exams,
 self-generation), "teacher" (teacher calls), "default" (everything else). Students run on
@@ -30,12 +31,13 @@ IN_PROCESS_TEACHERS = ("hf", "vllm")
 NVIDIA_PROC = "/proc/driver/nvidia/gpus"
 NVIDIA_DEV = "/dev"
 
-# runtime in minutes, mem_mb in MB
+# runtime in minutes, mem_mb in MB. The other rules ("default") declare threads only, so
+# that a profile's default-resources apply to them (a rule's own mem_mb/runtime would win).
 DEFAULTS = {
-    "default": {"threads": 1, "mem_mb": 2000, "runtime": 30},
-    "teacher": {"runtime": 120},
-    "train": {"mem_mb": 6000, "runtime": 240},
-    "predict": {"mem_mb": 4000, "runtime": 120},
+    "default": {"threads": 1},
+    "teacher": {"threads": 1, "mem_mb": 2000, "runtime": 120},
+    "train": {"threads": 1, "mem_mb": 6000, "runtime": 240},
+    "predict": {"threads": 1, "mem_mb": 4000, "runtime": 120},
 }
 
 
@@ -85,4 +87,7 @@ class LocalResources:
             if stage == "teacher":
                 return int(self.gpus > 0 and teacher_backend in IN_PROCESS_TEACHERS)
             return 0
-        return DEFAULTS.get(stage, {}).get(key, DEFAULTS["default"][key])
+        try:
+            return DEFAULTS[stage][key]
+        except KeyError:
+            raise KeyError(f"no local default {key!r} for stage {stage!r}") from None
