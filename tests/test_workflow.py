@@ -364,6 +364,29 @@ GPU_RULES = ("train", "tailored_train", "predict", "predict_multi", "fdd_exam",
              "siked_generate", "tailored_exam")
 
 
+def recording_imports(base: Path) -> dict:
+    """Environment under which every job's Python records the mathdistill modules it
+    imported into base/imports (IMPORT_HOOK)."""
+    (base / "hook").mkdir()
+    (base / "hook" / "sitecustomize.py").write_text(IMPORT_HOOK)
+    (base / "imports").mkdir()
+    return {"PYTHONPATH": str(base / "hook"), "MATHDISTILL_IMPORT_LOG": str(base / "imports")}
+
+
+def check_recorded_imports(work: Path, imports: Path, choose: dict) -> set[str]:
+    """Every module a job imported is in its script's closure (so its code digest covers
+    it); returns the scripts seen."""
+    from mathdistill.workflow.closure import ImportGraph
+
+    graph = ImportGraph(work / "src")
+    records = [json.loads(p.read_text()) for p in imports.glob("*.json")]
+    for r in records:
+        name = r["script"].rsplit(".", 2)[-2]
+        closure = graph.closure(work / "workflow" / "scripts" / f"{name}.py", choose)[0]
+        assert set(r["modules"]) <= closure | {"mathdistill"}, (name, set(r["modules"]) - closure)
+    return {r["script"].rsplit(".", 2)[-2] for r in records}
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, data_dir):
     """Run the tiny config end to end once; later tests inspect and modify this copy. One
@@ -372,11 +395,7 @@ def tiny_run(tmp_path_factory, data_dir):
     base = tmp_path_factory.mktemp("tiny")
     config = REPO / "tests" / "configs" / "tiny.yaml"
     work = work_copy(base / "wf", config)
-    (base / "hook").mkdir()
-    (base / "hook" / "sitecustomize.py").write_text(IMPORT_HOOK)
-    (base / "imports").mkdir()
-    env = {"MATHDISTILL_GPUS": "1", "PYTHONPATH": str(base / "hook"),
-           "MATHDISTILL_IMPORT_LOG": str(base / "imports")}
+    env = {"MATHDISTILL_GPUS": "1", **recording_imports(base)}
     t0 = time.perf_counter()
     proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=1200, env=env)
     return {"dir": work, "seconds": time.perf_counter() - t0, "stdout": proc.stdout,
@@ -410,18 +429,11 @@ def test_one_gpu_runs_one_gpu_job_at_a_time(tiny_run):
 def test_jobs_import_only_what_their_code_digest_covers(tiny_run):
     """Every module a job really imported is in its script's closure (so an edit to it
     changes the job's code param)."""
-    from mathdistill.workflow.closure import ImportGraph
-
-    graph = ImportGraph(tiny_run["dir"] / "src")
-    records = [json.loads(p.read_text()) for p in tiny_run["imports"].glob("*.json")]
-    scripts = {r["script"].rsplit(".", 2)[-2] for r in records}
-    assert {"prepare_data", "teacher_generate", "train", "predict", "evaluate",
-            "tables"} <= scripts
-    for r in records:
-        name = r["script"].rsplit(".", 2)[-2]
-        closure = graph.closure(tiny_run["dir"] / "workflow" / "scripts" / f"{name}.py",
-                                {"teacher": "annotated"})[0]
-        assert set(r["modules"]) <= closure | {"mathdistill"}, (name, set(r["modules"]) - closure)
+    scripts = check_recorded_imports(tiny_run["dir"], tiny_run["imports"],
+                                     {"teacher": "annotated"})
+    assert {"prepare_data", "teacher_generate", "filter_rationales", "build_student",
+            "build_round", "train", "predict", "evaluate", "tables", "plots",
+            "paper_tables"} <= scripts
 
 
 def _rows(path: Path) -> list[dict]:

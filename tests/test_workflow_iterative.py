@@ -14,7 +14,14 @@ from typing import ClassVar
 
 import pytest
 import yaml
-from test_workflow import REPO, job_counts, snakemake, work_copy
+from test_workflow import (
+    REPO,
+    check_recorded_imports,
+    job_counts,
+    recording_imports,
+    snakemake,
+    work_copy,
+)
 
 from mathdistill.io import read_json, read_jsonl
 from mathdistill.stages import fdd as fdd_stage
@@ -265,7 +272,10 @@ def test_training_table_shows_the_self_reflection_loss():
 def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     cfg = yaml.safe_load(CONFIG.read_text())
     work = work_copy(tmp_path / "wf", CONFIG)
-    snakemake(work, "--cores", "2", data_dir=data_dir)
+    snakemake(work, "--cores", "2", data_dir=data_dir, env=recording_imports(tmp_path))
+    scripts = check_recorded_imports(work, tmp_path / "imports", {"teacher": "annotated"})
+    assert {"fdd_pool", "fdd_generate", "fdd_round", "tailored_exam", "tailored_feedback",
+            "tailored_round", "tailored_train"} <= scripts  # (fdd_exam runs predict.py)
     res = work / "results"
     fdd, tl = res / "fdd" / "tiny-t5", res / "tailored" / "tiny-t5"
     for method, r in [("potd", 0), ("fdd", 0), ("fdd", 1), ("tailored", 0), ("tailored", 1)]:

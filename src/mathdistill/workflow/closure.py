@@ -43,7 +43,7 @@ __all__ = ["DYNAMIC", "ImportGraph", "Registry", "normalised_source"]
 
 ROOT = "mathdistill"
 DATA_SUFFIXES = (".txt", ".yaml", ".json", ".jsonl")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SCRIPT = "__script__"
 
 
@@ -252,8 +252,11 @@ class ImportGraph:
                 run.add(mod)
                 for a in node.names:
                     sub = f"{mod}.{a.name}"
-                    bind[a.asname or a.name] = (["mod", sub] if self.module_file(sub)
-                                                else ["attr", mod, a.name])
+                    if self.module_file(sub):  # `from pkg import module` imports it
+                        run.add(sub)
+                        bind[a.asname or a.name] = ["mod", sub]
+                    else:
+                        bind[a.asname or a.name] = ["attr", mod, a.name]
         return bind, run, ext
 
     def _resolve(self, target) -> list[list]:
