@@ -25,7 +25,13 @@ def res(stage, key):
 
 
 def teacher_gpu(w):
+    """A teacher job's GPU: only an in-process backend (hf, vllm) on a GPU machine."""
     return RES.get("teacher", "gpu", teacher_backend=GRID.teacher(w.teacher)["backend"])
+
+
+def run_teacher_gpu(w):
+    """The same for the teacher calls of a run's jobs (FDD questions, Tailored feedback)."""
+    return RES.get("teacher", "gpu", teacher_backend=GRID.run_backend(w.method))
 
 
 # Tiny jobs run in the main Snakemake process (on a cluster: the login node), not as jobs

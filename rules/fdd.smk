@@ -84,7 +84,7 @@ rule fdd_generate:
     resources:
         mem_mb=res("teacher", "mem_mb"),
         runtime=res("teacher", "runtime"),
-        gpu=lambda w: RES.get("teacher", "gpu", teacher_backend=GRID.run_backend(w.method)),
+        gpu=run_teacher_gpu,
     script:
         "../workflow/scripts/fdd_generate.py"
 

@@ -60,7 +60,7 @@ rule tailored_feedback:
     resources:
         mem_mb=res("teacher", "mem_mb"),
         runtime=res("teacher", "runtime"),
-        gpu=lambda w: RES.get("teacher", "gpu", teacher_backend=GRID.run_backend(w.method)),
+        gpu=run_teacher_gpu,
     script:
         "../workflow/scripts/tailored_feedback.py"
 
