@@ -3,9 +3,12 @@
 #   snakemake -n                   # dry run: the jobs that would run
 # DAG: prepare_data -> teacher_generate -> filter_rationales -> build_round -> train
 #      -> predict (per eval set) -> evaluate -> tables   (+ build_student for tiny-* students)
+# The grid, config checks and code digests are library code (src/mathdistill/workflow/);
+# rules/common.smk wires them in.
 import os
+import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("8.20")
 
@@ -19,14 +22,34 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-validate(config, "config/schema.yaml")
+# The library of this checkout: imported here, and by the scripts (PYTHONPATH; nothing
+# needs to be installed inside the rule envs).
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+_paths = [SRC, os.environ.get("PYTHONPATH")]
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in _paths if p))
+
+from mathdistill.workflow.data_check import DataMissing, check_data
+from mathdistill.workflow.jobs import Jobs
+from mathdistill.workflow.validate import ConfigError, check_config
+
+# Every config problem at once (file, line, key path), then the data files: a bad config
+# or missing data stops here, before any job is planned.
+try:
+    GRID = check_config(
+        config,
+        list(workflow.overwrite_configfiles) or list(workflow.configfiles),
+        workflow.config_settings.config,
+        schema=os.path.join(workflow.basedir, "config", "schema.yaml"),
+    )
+    check_data(GRID)
+except (ConfigError, DataMissing) as e:
+    sys.exit(f"mathdistill: {e}")
+# Code digests (params `code`); each file's analysis is kept in .snakemake/ between runs.
+JOBS = Jobs(GRID, workflow.basedir, cache_file=".snakemake/mathdistill/code-analysis.json")
 
 
 report: "report/workflow.rst"
-
-# Scripts import the library from this checkout (no install needed inside rule envs).
-_paths = [os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")]
-os.environ.update(PYTHONPATH=os.pathsep.join(p for p in _paths if p))
 
 
 include: "rules/common.smk"
@@ -34,10 +57,8 @@ include: "rules/data.smk"
 include: "rules/teacher.smk"
 include: "rules/students.smk"
 include: "rules/methods.smk"
-include: "rules/multi.smk"
 include: "rules/siked.smk"
 include: "rules/reuse.smk"
-include: "rules/iterative.smk"
 include: "rules/fdd.smk"
 include: "rules/tailored.smk"
 include: "rules/train.smk"

@@ -1,20 +1,18 @@
-# Stage 1: load each data set split (train set + eval sets) into Problem JSONL.
+# Stage 1: load each data set split (train set + eval sets) into Problem JSONL. The data
+# directory (config data_dir, $MATHDISTILL_DATA, ../shared/data) is where the files are,
+# not what they are: it is read from the config in the job, not a param.
 
 
 rule prepare_data:
-    input:
-        src=lambda w: union(stage_lib("data"), data_lib(w.dataset)),
     output:
         f"{R}/data/{{dataset}}.jsonl",
     params:
-        spec=lambda w: loader(w.dataset),
+        spec=lambda w: GRID.loader(w.dataset),
+        code=JOBS.code("prepare_data"),
     log:
         f"{R}/logs/prepare_data/{{dataset}}.log",
     conda:
         "../envs/data.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/prepare_data.py"

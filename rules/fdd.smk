@@ -4,48 +4,45 @@
 #   questions, ROUGE-L dedup, k programs + majority label: generated.jsonl, programs.jsonl =
 #   G_r, fdd_stats.json) -> fdd_round (D_r = D_0 ∪ G_1..G_r: mixed.jsonl) -> rule train
 #   (from the base model: spec default; `options.init: previous` continues from S_{r-1}).
-# Input functions and option subsets: rules/iterative.smk.
+# Input functions: mathdistill.workflow.jobs.Jobs (fdd_*); option subsets per rule:
+# Grid.option_subset.
 
 
 rule fdd_pool:
     wildcard_constraints:
-        method=only(FDD),
+        method=only(GRID.of_type("fdd")),
     input:
-        unpack(fdd_pool_inputs),
-        src=stage_lib("fdd") + lib("methods/fdd", "methods/rounds", "methods/single"),
+        unpack(job(JOBS.fdd_pool_inputs)),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
     params:
-        limit=lambda w: fdd_options("pool")(w).get("pool_limit"),
-        seed=lambda w: config["seed"] + int(w.round),
+        limit=lambda w: GRID.option_subset(w.method, "pool").get("pool_limit"),
+        seed=lambda w: GRID.seed + int(w.round),
+        code=JOBS.code("fdd_pool"),
     log:
         f"{R}/logs/fdd_pool/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/fdd_pool.py"
 
 
 rule fdd_exam:
     wildcard_constraints:
-        method=only(FDD),
+        method=only(GRID.of_type("fdd")),
     input:
-        checkpoint=lambda w: f"{fdd_dir(w, fdd_need_round(w) - 1)}/checkpoint",
+        checkpoint=job(JOBS.previous_checkpoint, "fdd_exam"),
         problems=f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
-        src=lambda w: union(stage_lib("predict"), lib("students", "filtering"),
-                            strategy_lib(fdd_strategy(w.method))),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
     params:
-        strategy=lambda w: fdd_strategy(w.method),
+        strategy=per_run(GRID.strategy),
         # the exam is greedy, one sample [D]; options.exam overrides decoding fields
-        generation=lambda w: canon(_merge(student_generation(w.method, w.student),
-                                          {"do_sample": False, "num_samples": 1,
-                                           **fdd_options("exam")(w).get("exam", {})})),
+        generation=lambda w: GRID.generation(w.method, w.student, do_sample=False, num_samples=1,
+                                             **GRID.option_subset(w.method, "exam").get("exam", {})),
+        source=source,
+        code=JOBS.code("predict"),
     log:
         f"{R}/logs/fdd_exam/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
@@ -63,24 +60,22 @@ rule fdd_exam:
 
 rule fdd_generate:
     wildcard_constraints:
-        method=only(FDD),
+        method=only(GRID.of_type("fdd")),
     input:
         pool=f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
         exam=f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
-        previous=lambda w: fdd_rationales(w, fdd_need_round(w) - 1),
-        src=lambda w: union(stage_lib("fdd"), lib("methods/fdd", "methods/rounds", "methods/single", "filtering",
-                                                  "data"), teacher_lib(fdd_strategy(w.method))),
+        previous=lambda w: JOBS.fdd_rationales(w.method, w.student, int(w.round) - 1),
     output:
         generated=f"{R}/{{method}}/{{student}}/round{{round}}/generated.jsonl",
         programs=f"{R}/{{method}}/{{student}}/round{{round}}/programs.jsonl",
         stats=f"{R}/{{method}}/{{student}}/round{{round}}/fdd_stats.json",
     params:
-        strategy=lambda w: fdd_strategy(w.method),
-        options=fdd_options("generate"),
-        teacher=TEACHER,
-        teacher_options=canon(config["teacher"].get("options", {})),
-        seed=config["seed"],
-        meta=lambda w: {**run_meta(w.method), "student": w.student},
+        strategy=per_run(GRID.strategy),
+        options=lambda w: GRID.option_subset(w.method, "generate"),
+        teacher=lambda w: GRID.teacher_params(GRID.teacher_of(w.method)),
+        seed=GRID.seed,
+        meta=run_meta,
+        code=lambda w: JOBS.code("fdd_generate", teacher=GRID.run_backend(w.method)),
     log:
         f"{R}/logs/fdd_generate/{{method}}/{{student}}/round{{round}}.log",
     conda:
@@ -89,33 +84,26 @@ rule fdd_generate:
     resources:
         mem_mb=res("teacher", "mem_mb"),
         runtime=res("teacher", "runtime"),
-        gpu=res("teacher", "gpu"),
+        gpu=run_teacher_gpu,
     script:
         "../workflow/scripts/fdd_generate.py"
 
 
 rule fdd_round:
     wildcard_constraints:
-        method=only(FDD),
+        method=only(GRID.of_type("fdd")),
     input:
-        unpack(get_round_inputs),
-        src=lambda w: union(stage_lib("fdd"), method_lib(w.method), lib("methods/single")),
+        unpack(job(JOBS.round_inputs)),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
     params:
-        strategy=lambda w: fdd_strategy(w.method),
-        seed=config["seed"],
+        strategy=per_run(GRID.strategy),
+        seed=GRID.seed,
+        code=JOBS.code("fdd_round"),
     log:
         f"{R}/logs/fdd_round/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/fdd_round.py"
-
-
-# build_round (rules/methods.smk) also matches FDD's mixed.jsonl; fdd_round makes it.
-ruleorder: fdd_round > build_round

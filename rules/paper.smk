@@ -4,10 +4,9 @@
 
 rule paper_tables:
     input:
-        metrics=all_metrics(),
-        filter_stats=all_filter_stats(),
+        metrics=JOBS.metrics(),
+        filter_stats=JOBS.teacher_outputs("filter_stats.json"),
         reported=PAPER_RESULTS,
-        src=lib(*BASE_LIB, "stages/__init__", "stages/paper", "paper_tables", "stats"),
     output:
         [report(p, caption="../report/paper_tables.rst", category="Paper tables",
                 labels={"paper": p.rsplit("paper_", 1)[1][:-4]}) if p.endswith(".csv") else p
@@ -15,10 +14,11 @@ rule paper_tables:
                          ext=("md", "csv", "tex"))],
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
-        student_map=canon(paper_keys("students")),
-        method_map=canon(paper_keys("methods")),
-        settings={"teacher_n": config["teacher"].get("n", 1)},
-        train_dataset=paper_train_dataset(),
+        student_map=GRID.paper_keys("students"),
+        method_map=GRID.paper_keys("methods"),
+        settings=GRID.paper_settings(),
+        train_dataset=GRID.paper_train_dataset(),
+        code=JOBS.code("paper_tables"),
     log:
         f"{R}/logs/paper_tables.log",
     conda:

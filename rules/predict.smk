@@ -1,23 +1,23 @@
 # Stage 6: the trained student answers each eval set with the method's eval strategy;
 # answers come from that strategy's executor (extraction / sandboxed program / solver).
 # Multi-strategy methods (etd: PoT -> EoT -> CoT fallback; combined/siked: the student's
-# strategy tag routes the answer) use rule predict_multi (MULTI_TYPES: rules/multi.smk).
+# strategy tag routes the answer) use rule predict_multi. Params: the experiment settings
+# of generation; batch_size and progress are read from the config in the job.
 
 
 rule predict:
     wildcard_constraints:
-        method=only(methods_of(*MULTI_TYPES, exclude=True)),
+        method=only(GRID.of_type(*MULTI_TYPES, exclude=True)),
     input:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
         problems=f"{R}/data/{{dataset}}.jsonl",
-        src=lambda w: union(
-            stage_lib("predict"), lib("students", "filtering"), strategy_lib(eval_strategy(w.method))
-        ),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
     params:
-        strategy=lambda w: eval_strategy(w.method),
-        generation=lambda w: student_generation(w.method, w.student),
+        strategy=per_run(GRID.eval_strategy),
+        generation=lambda w: GRID.generation(w.method, w.student),
+        source=source,
+        code=JOBS.code("predict"),
     log:
         f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
     benchmark:
@@ -35,18 +35,17 @@ rule predict:
 
 rule predict_multi:
     wildcard_constraints:
-        method=only(methods_of(*MULTI_TYPES)),
+        method=only(GRID.of_type(*MULTI_TYPES)),
     input:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
         problems=f"{R}/data/{{dataset}}.jsonl",
-        src=lambda w: union(
-            stage_lib("multi_predict"), lib("students", "filtering"), method_lib(w.method)
-        ),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
     params:
-        method=lambda w: canon({k: METHODS[w.method].get(k) for k in ("type", "strategies", "options")}),
-        generation=lambda w: student_generation(w.method, w.student),
+        method=per_run(GRID.method_params),
+        generation=lambda w: GRID.generation(w.method, w.student),
+        source=source,
+        code=JOBS.code("predict_multi"),
     log:
         f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
     benchmark:

@@ -1,14 +1,13 @@
 # Stage 8: comparison tables (Markdown + CSV): method x dataset accuracy, teacher drop
-# rates per strategy, and training loss per run.
+# rates per strategy, and training loss per run (local rules: rules/common.smk).
 
 
 rule tables:
     input:
-        metrics=all_metrics(),
-        filter_stats=all_filter_stats(),
-        costs=all_teacher_costs(),
-        train_logs=all_train_logs(),
-        src=lib(*BASE_LIB, "stages/__init__", "report"),
+        metrics=JOBS.metrics(),
+        filter_stats=JOBS.teacher_outputs("filter_stats.json"),
+        costs=JOBS.teacher_outputs("cost.json"),
+        train_logs=JOBS.train_logs(),
     output:
         f"{R}/tables/accuracy.md",
         report(f"{R}/tables/accuracy.csv", caption="../report/tables.rst", category="Tables",
@@ -24,6 +23,7 @@ rule tables:
                labels={"table": "strategies"}),
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
+        code=JOBS.code("tables"),
     log:
         f"{R}/logs/tables.log",
     conda:
@@ -36,9 +36,8 @@ rule tables:
 # Plots: accuracy per round (every method), strategy share per round (multi-strategy methods).
 rule plots:
     input:
-        metrics=all_metrics(),
-        mix_stats=all_mix_stats(),
-        src=lib(*BASE_LIB, "stages/__init__", "plots"),
+        metrics=JOBS.metrics(),
+        mix_stats=JOBS.mix_stats(),
     output:
         report(f"{R}/plots/accuracy.png", caption="../report/plots.rst", category="Plots",
                labels={"plot": "accuracy per round"}),
@@ -46,7 +45,8 @@ rule plots:
                category="Plots", labels={"plot": "strategy share"}),
     params:
         outdir=lambda w, output: os.path.dirname(output[0]),
-        share_methods=methods_of("etd", "combined", "siked"),
+        share_methods=GRID.of_type(*MULTI_TYPES),
+        code=JOBS.code("plots"),
     log:
         f"{R}/logs/plots.log",
     conda:

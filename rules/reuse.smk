@@ -3,7 +3,7 @@
 # round-0 checkpoint (same seed) is copied instead of training the same model again (rule
 # reuse_round0), and its predictions when the generation settings and eval strategy match
 # (reuse_predictions). The method's own `train` overrides then apply to rounds >= 1 only.
-# Functions (round0_from, REUSE_ROUND0, REUSE_PREDICTIONS): rules/common.smk.
+# Which runs reuse what: mathdistill.workflow.grid.Grid.round0_from.
 
 
 ruleorder: reuse_round0 > train
@@ -13,18 +13,17 @@ ruleorder: reuse_predictions > predict
 
 rule reuse_round0:
     wildcard_constraints:
-        method=only(REUSE_ROUND0),
+        method=only(GRID.reuse_round0),
         round="0",
     input:
-        checkpoint=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/checkpoint",
-        log_json=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/train_log.json",
-        src=stage_lib("reuse"),
+        checkpoint=lambda w: JOBS.reused(w.method, w.student, "checkpoint"),
+        log_json=lambda w: JOBS.reused(w.method, w.student, "train_log.json"),
     output:
         checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
-        meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round),
-                        "reused_from": round0_from(w.method)},
+        meta=lambda w: {**round_meta(w), "reused_from": GRID.round0_from(w.method)},
+        code=JOBS.code("reuse_round0"),
     log:
         f"{R}/logs/reuse_round0/{{method}}/{{student}}/round{{round}}.log",
     conda:
@@ -36,13 +35,14 @@ rule reuse_round0:
 
 rule reuse_predictions:
     wildcard_constraints:
-        method=only(REUSE_PREDICTIONS),
+        method=only(GRID.reuse_predictions),
         round="0",
     input:
-        predictions=lambda w: f"{R}/{round0_from(w.method)}/{w.student}/round0/predictions/{w.dataset}.jsonl",
-        src=stage_lib("reuse"),
+        predictions=lambda w: JOBS.reused(w.method, w.student, f"predictions/{w.dataset}.jsonl"),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+    params:
+        code=JOBS.code("reuse_round0"),
     log:
         f"{R}/logs/reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
     conda:

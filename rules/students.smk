@@ -2,26 +2,23 @@
 # the prepared train set (questions + reference solutions). Every method and round starts
 # from this one directory, so all methods share the same tokenizer and initial weights.
 # (The corpus does not include teacher rationales: the base model must not depend on any
-# one strategy's code, or editing strategies/pot.py would retrain every method.)
+# one strategy's data.)
 
 
 rule build_student:
     input:
         train=f"{R}/data/train.jsonl",
-        src=union(stage_lib("students"), lib("students")),
     output:
         directory(f"{R}/students/{{student}}/base"),
     params:
-        preset=lambda w: STUDENTS[w.student]["model"],
-        options=lambda w: canon(STUDENTS[w.student].get("build", {})),
-        seed=config["seed"],
+        preset=lambda w: GRID.students[w.student]["model"],
+        options=lambda w: canon(GRID.students[w.student].get("build", {})),
+        seed=GRID.seed,
+        code=JOBS.code("build_student"),
     log:
         f"{R}/logs/build_student/{{student}}.log",
     conda:
         "../envs/torch.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/build_student.py"

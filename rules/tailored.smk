@@ -3,27 +3,28 @@
 #   question: exam.jsonl, mistakes.json) -> tailored_feedback (r >= 1: the teacher's
 #   rationale per mistake: feedback.jsonl) -> tailored_round (mixed.jsonl with triplet
 #   pools, tailored_stats.json) -> tailored_train (L = L_LM + lambda * L_SR, from the round
-#   r-1 checkpoint: `resume_from` of get_base_model, init "previous"; round 0 from the base).
-# Input functions and option subsets: rules/iterative.smk.
+#   r-1 checkpoint: `resume_from` of Jobs.base_model, init "previous"; round 0 from the base).
+# Input functions: mathdistill.workflow.jobs.Jobs (tailored_*); option subsets per rule:
+# Grid.option_subset.
 
 
 rule tailored_exam:
     wildcard_constraints:
-        method=only(TAILORED),
+        method=only(GRID.of_type("tailored")),
     input:
-        unpack(tl_exam_model),
+        unpack(job(JOBS.tailored_exam_model)),
         train=f"{R}/data/train.jsonl",
-        src=lambda w: union(stage_lib("tailored"), lib("students", "filtering", "methods/tailored", "methods/rounds"),
-                            strategy_lib(tl_strategy(w.method))),
     output:
         exam=f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
         mistakes=f"{R}/{{method}}/{{student}}/round{{round}}/mistakes.json",
     params:
-        model=lambda w: STUDENTS[w.student]["model"],
-        strategy=lambda w: tl_strategy(w.method),
-        generation=lambda w: student_generation(w.method, w.student),
-        options=tl_options("exam"),
-        seed=config["seed"],
+        model=lambda w: GRID.students[w.student]["model"],
+        strategy=per_run(GRID.strategy),
+        generation=lambda w: GRID.generation(w.method, w.student),
+        source=source,
+        options=lambda w: GRID.option_subset(w.method, "exam"),
+        seed=GRID.seed,
+        code=JOBS.code("tailored_exam"),
     log:
         f"{R}/logs/tailored_exam/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
@@ -41,18 +42,16 @@ rule tailored_exam:
 
 rule tailored_feedback:
     wildcard_constraints:
-        method=only(TAILORED),
+        method=only(GRID.of_type("tailored")),
     input:
         train=f"{R}/data/train.jsonl",
         mistakes=f"{R}/{{method}}/{{student}}/round{{round}}/mistakes.json",
-        src=lambda w: union(stage_lib("tailored"), lib("filtering", "methods/tailored", "methods/rounds"),
-                            teacher_lib(tl_strategy(w.method))),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/feedback.jsonl",
     params:
-        teacher=TEACHER,
-        teacher_options=canon(config["teacher"].get("options", {})),
-        options=tl_options("feedback"),
+        teacher=lambda w: GRID.teacher_params(GRID.teacher_of(w.method)),
+        options=lambda w: GRID.option_subset(w.method, "feedback"),
+        code=lambda w: JOBS.code("tailored_feedback", teacher=GRID.run_backend(w.method)),
     log:
         f"{R}/logs/tailored_feedback/{{method}}/{{student}}/round{{round}}.log",
     conda:
@@ -61,51 +60,49 @@ rule tailored_feedback:
     resources:
         mem_mb=res("teacher", "mem_mb"),
         runtime=res("teacher", "runtime"),
-        gpu=res("teacher", "gpu"),
+        gpu=run_teacher_gpu,
     script:
         "../workflow/scripts/tailored_feedback.py"
 
 
 rule tailored_round:
     wildcard_constraints:
-        method=only(TAILORED),
+        method=only(GRID.of_type("tailored")),
     input:
-        unpack(get_round_inputs),
-        src=lambda w: union(stage_lib("tailored"), method_lib(w.method)),
+        unpack(job(JOBS.round_inputs)),
     output:
         examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
         stats=f"{R}/{{method}}/{{student}}/round{{round}}/tailored_stats.json",
     params:
-        strategy=lambda w: tl_strategy(w.method),
-        options=tl_options("round"),
-        seed=config["seed"],
-        meta=lambda w: {**run_meta(w.method), "student": w.student},
+        strategy=per_run(GRID.strategy),
+        options=lambda w: GRID.option_subset(w.method, "round"),
+        seed=GRID.seed,
+        meta=run_meta,
+        code=JOBS.code("tailored_round"),
     log:
         f"{R}/logs/tailored_round/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
     threads: res("default", "threads")
-    resources:
-        mem_mb=res("default", "mem_mb"),
-        runtime=res("default", "runtime"),
     script:
         "../workflow/scripts/tailored_round.py"
 
 
 rule tailored_train:
     wildcard_constraints:
-        method=only(TAILORED),
+        method=only(GRID.of_type("tailored")),
     input:
-        unpack(get_base_model),
+        unpack(job(JOBS.base_model)),
         examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
-        src=union(stage_lib("tailored"), lib("students", "methods/tailored", "methods/rounds")),
     output:
         checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
-        cfg=lambda w: student_train(w.method, w.student),
-        options=tl_options("train"),
-        meta=lambda w: {**run_meta(w.method), "student": w.student, "round": int(w.round)},
+        cfg=lambda w: GRID.train(w.method, w.student),
+        source=source,
+        options=lambda w: GRID.option_subset(w.method, "train"),
+        meta=round_meta,
+        code=JOBS.code("tailored_train"),
     log:
         f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
@@ -119,8 +116,3 @@ rule tailored_train:
         gpu=res("train", "gpu"),
     script:
         "../workflow/scripts/tailored_train.py"
-
-
-# build_round and train (rules/methods.smk, rules/train.smk) also match these outputs.
-ruleorder: tailored_round > build_round
-ruleorder: tailored_train > train

@@ -6,8 +6,9 @@ Conda cannot run here, so the tests check what conda would rely on:
   lock files (requirements/cpu.txt, cuda.txt: what `.ci/run` and the README install), and
   the lock files satisfy pyproject.toml's requirements;
 - the library code a rule's script runs (its imports, followed through mathdistill
-  modules, function-level imports and the known dynamic imports) needs only packages its
-  env provides (declared or pulled in by a declared package);
+  modules, function-level imports and the known dynamic imports: the call graph of
+  mathdistill.workflow.closure, which also gives each job its code digest) needs only
+  packages its env provides (declared or pulled in by a declared package);
 - the Snakefile's mechanism, PYTHONPATH=<workflow>/src with the package NOT installed,
   imports all of it: a `python -S` subprocess (no site-packages .pth files, so not the
   editable install) with the third-party packages on sys.path imports every module of each
@@ -16,7 +17,6 @@ Conda cannot run here, so the tests check what conda would rely on:
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata as md
 import os
 import re
@@ -31,28 +31,23 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from mathdistill.workflow.closure import ImportGraph
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 ENVS = REPO / "envs"
-LOCKS = {"cpu": REPO / "requirements" / "cpu.txt", "cuda": REPO / "requirements" / "cuda.txt"}
+LOCKS = {"cpu": REPO / "requirements" / "cpu.txt", "cuda": REPO / "requirements" / "cuda.txt",
+         "slurm": REPO / "requirements" / "slurm.txt"}
 LOCK_PYTHON = "3.11"  # requirements/lock.sh --python-version
 FAMILIES = ("data", "teacher", "torch", "report")
 
-# Imports made by name at run time (importlib, a worker process), followed by hand:
-# unit (module, function or class) -> "module:attr" targets ("pkg.*" = every module).
-DYNAMIC = {
-    ("mathdistill.stages.rounds", "build_round"): ["mathdistill.methods.*:build_round"],
-    # teachers.get_teacher: the backends the teacher env serves; hf / vllm run in the torch
-    # env on a GPU node (docs/cluster.md)
-    ("mathdistill.teachers", "get_teacher"): [
-        "mathdistill.teachers.annotated:AnnotatedTeacher",
-        "mathdistill.teachers.openai_backend:OpenAITeacher"],
-    ("mathdistill.execution.process", "WorkerProcess"): [
-        "mathdistill.execution.worker:main", "mathdistill.execution.equations:solve_system"],
-}
+# The teacher env serves these backends (teachers.get_teacher); hf / vllm run in the torch
+# env on a GPU node (docs/cluster.md). Other imports by name: closure.DYNAMIC.
+TEACHER_ENV_BACKENDS = ["annotated", "openai"]
 # Optional at run time: imported only when configured (GenerationConfig.backend="vllm" on a
 # GPU node, where vllm is installed next to the CUDA torch build).
 OPTIONAL = {"vllm"}
+GRAPH = ImportGraph(SRC)
 
 
 # ---------------------------------------------------------------- rules and env files
@@ -96,147 +91,11 @@ def _norm(name: str) -> str:
 
 
 # ---------------------------------------------------------------- import closure
-# A small call graph: from a script's module-level code, follow the functions/classes it
-# uses (by name, through imports and `module.attr`), and for each unit reached the imports
-# it executes (module-level imports of every module imported, function-level imports of
-# the functions reached). A stage module serves several rules (stages.siked: a torch rule
-# and a data rule), so whole-module closures would be far too wide.
-def _module_file(name: str) -> Path | None:
-    base = SRC.joinpath(*name.split("."))
-    for f in (base.with_suffix(".py"), base / "__init__.py"):
-        if f.is_file():
-            return f
-    return None
-
-
-def _expand(name: str) -> list[str]:
-    pkg, _, rest = name.partition(".*")
-    if not _:
-        return [name]
-    return [f"{pkg}.{p.stem}{rest}" for p in sorted(_module_file(pkg).parent.glob("*.py"))
-            if p.stem != "__init__"]
-
-
-@cache
-def _parse(module: str, path: Path | None = None):
-    """(top-level defs, module-level statements, package of the module) of a module."""
-    path = path or _module_file(module)
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    defs = {n.name: n for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    top = [n for n in tree.body if defs.get(getattr(n, "name", None)) is not n]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    return defs, top, package
-
-
-def _bindings(nodes, package: str) -> tuple[dict, set, set]:
-    """Imports among `nodes` (walked): local name -> target, modules run, third-party tops.
-    Targets: ("mod", name) | ("attr", module, name) | ("ext", top)."""
-    bind, run, ext = {}, set(), set()
-    for node in (n for root in nodes for n in ast.walk(root)):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                top = a.name.split(".")[0]
-                if top == "mathdistill":
-                    run.add(a.name)
-                    bind[a.asname or top] = ("mod", a.name if a.asname else top)
-                elif top not in sys.stdlib_module_names:
-                    ext.add(top)
-                    bind[a.asname or top] = ("ext", top)
-        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
-            if node.level:
-                parts = package.split(".")
-                mod = ".".join([*parts[: len(parts) - node.level + 1],
-                                *([node.module] if node.module else [])])
-            else:
-                mod = node.module
-            top = mod.split(".")[0]
-            if top != "mathdistill":
-                if top not in sys.stdlib_module_names:
-                    ext.add(top)
-                    for a in node.names:
-                        bind[a.asname or a.name] = ("ext", top)
-                continue
-            run.add(mod)
-            for a in node.names:
-                sub = f"{mod}.{a.name}"
-                bind[a.asname or a.name] = ("mod", sub) if _module_file(sub) else ("attr", mod, a.name)
-    return bind, run, ext
-
-
-@cache
 def closure(script: Path) -> tuple[frozenset, frozenset]:
-    """(mathdistill modules imported, third-party top-level packages imported) when the
-    workflow script runs, as far as the call graph above sees."""
-    ext: set[str] = set()
-    modules: set[str] = set()
-    seen: set[tuple] = set()
-    todo: list[tuple] = [("__script__", None)]
-
-    def reach_module(name):
-        parts = name.split(".")
-        for i in range(1, len(parts) + 1):
-            todo.append((".".join(parts[:i]), None))
-
-    def resolve(target):
-        if target[0] == "mod":
-            reach_module(target[1])
-        elif target[0] == "attr":
-            reach_module(target[1])
-            todo.append((target[1], target[2]))
-        else:
-            ext.add(target[1])
-
-    while todo:
-        unit = todo.pop()
-        if unit in seen:
-            continue
-        seen.add(unit)
-        module, name = unit
-        if module == "__script__":
-            defs, top, package = _parse("__script__", script)
-        else:
-            if not _module_file(module):
-                continue
-            modules.add(module)
-            defs, top, package = _parse(module)
-        mod_bind, _, _ = _bindings(top, package)
-        if name is None:
-            nodes = top
-        elif name in defs:
-            nodes = [defs[name]]
-        else:  # a name the module imports (a re-export), or a constant
-            if name in mod_bind:
-                resolve(mod_bind[name])
-            continue
-        targets = list(DYNAMIC.get(unit, []))
-        if module == "__script__":  # stages.launch.run("mathdistill.stages.x:f", ...)
-            targets += [n.value for n in ast.walk(ast.Module(body=nodes, type_ignores=[]))
-                        if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                        and re.fullmatch(r"mathdistill(\.\w+)+:\w+", n.value)]
-        for dyn in targets:
-            for target in _expand(dyn):
-                mod, _, attr = target.partition(":")
-                reach_module(mod)
-                if attr:
-                    todo.append((mod, attr))
-        local, run, found = _bindings(nodes, package)
-        ext |= found
-        for mod in run:
-            reach_module(mod)
-        bind = {**mod_bind, **local}
-        for node in (n for root in nodes for n in ast.walk(root)):
-            if isinstance(node, ast.Name):
-                if node.id in bind:
-                    resolve(bind[node.id])
-                elif node.id in defs:
-                    todo.append((module, node.id))
-            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                target = bind.get(node.value.id)
-                if target and target[0] == "mod":
-                    sub = f"{target[1]}.{node.attr}"
-                    resolve(("mod", sub) if _module_file(sub) else ("attr", target[1], node.attr))
-    return frozenset(modules), frozenset(ext)
+    """(mathdistill modules, third-party top-level packages) a workflow script imports when
+    it runs: the library's call-graph closure (mathdistill.workflow.closure), every method
+    type, and the teacher backends of the teacher env."""
+    return GRAPH.closure(script, choose={"teacher": TEACHER_ENV_BACKENDS})
 
 
 def family_scripts(family: str) -> list[Path]:
@@ -322,13 +181,36 @@ def test_locks_satisfy_pyproject_requirements():
 
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     reqs = [*meta["dependencies"], *meta["optional-dependencies"]["dev"]]
-    for variant in LOCKS:
+    for variant in ("cpu", "cuda"):
         pins = lock(variant)
         for req in map(Requirement, reqs):
             name = _norm(req.name)
             assert name in pins, f"requirements/{variant}.txt lacks {name} (pyproject.toml)"
             assert req.specifier.contains(pins[name], prereleases=True), \
                 f"requirements/{variant}.txt: {name}=={pins[name]} violates pyproject's {req}"
+
+
+def test_slurm_lock_adds_only_the_plugin_at_the_base_versions():
+    """requirements/slurm.txt = the extra `slurm` and what it adds to cpu.txt/cuda.txt (which
+    leave the plugin out: installed, Snakemake loads it on every call)."""
+    import tomllib
+
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["slurm"]
+    slurm, cpu, cuda = lock("slurm"), lock("cpu"), lock("cuda")
+    assert not any(n.startswith("snakemake-executor-plugin") for n in {*cpu, *cuda})
+    for req in map(Requirement, extra):
+        name = _norm(req.name)
+        assert name in slurm and req.specifier.contains(slurm[name], prereleases=True), req
+    assert not set(slurm) & set(cpu), "slurm.txt repeats packages of cpu.txt"
+    for name in slurm:  # what it needs beyond itself comes from the base locks
+        try:
+            requires = md.requires(name) or []
+        except md.PackageNotFoundError:
+            continue  # not installed here (the plugin stays out of local venvs)
+        for r in map(Requirement, requires):
+            if r.marker is None and _norm(r.name) not in slurm:
+                assert _norm(r.name) in cpu and r.specifier.contains(cpu[_norm(r.name)]), r
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -7,9 +7,14 @@ installs Debian's slurm-wlm and munge when missing) unless one is already up, an
 what it started when the module ends. It skips when the machine cannot host one (not
 root, no SLURM and no apt-get); under CI=true it fails instead.
 
-The run: in a work copy of the workflow, `--configfile` a one-method cut of
-tests/configs/tiny.yaml plus an override that the job steps must see; the profile is
-profiles/slurm with only the GPU counts, memory and CPUs fitted to this node.
+The run: in a work copy of the workflow, `--profile profiles/slurm` as shipped (the file
+is not rewritten: its keep-going, latency wait, executor options and default resources are
+what the run uses) and `--configfile` a one-method cut of tests/configs/tiny.yaml plus an
+override that the job steps must see. What a one-node test cluster must differ in goes on
+the command line: the per-rule GPU counts, memory and CPUs capped to this node
+(`--set-resources`/`--set-threads`, which replace the profile's mappings), status polls
+every 2 s and the logs of successful jobs kept. Needs the SLURM executor plugin
+(requirements/slurm.txt).
 """
 
 from __future__ import annotations
@@ -82,23 +87,25 @@ def slurm_cluster(request):
     return node
 
 
-def _test_profile(dest: Path, node: dict) -> Path:
-    """profiles/slurm fitted to this node: GPUs, memory and CPUs capped, fast polling."""
+def _node_fit(node: dict) -> list[str]:
+    """Command-line options that fit the shipped profile's per-rule GPUs, memory and CPUs
+    to this node (each replaces the profile's whole mapping, so every rule is repeated),
+    poll every 2 s (default 40 s) and keep the logs of successful jobs."""
     prof = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     threads = max(1, node["cpus"] // 2)           # two jobs at once
     mem = node["mem_mb"] // max(1, node["cpus"])  # memory is a consumable: one CPU's share
-    for res in prof.get("set-resources", {}).values():
-        if "gpu" in res:
-            res["gpu"] = min(res["gpu"], node["gpus"])
-        if "mem_mb" in res:
-            res["mem_mb"] = min(res["mem_mb"], mem)
-    prof["set-threads"] = {r: min(t, threads) for r, t in prof.get("set-threads", {}).items()}
-    prof.update({"slurm-init-seconds-before-status-checks": 2,  # default 40 s
-                 "slurm-keep-successful-logs": True, "keep-going": False,
-                 "latency-wait": 5})
-    dest.mkdir(parents=True)
-    (dest / "config.yaml").write_text(yaml.safe_dump(prof, sort_keys=False))
-    return dest
+    resources, cpus = [], []
+    for rule, res in prof.get("set-resources", {}).items():
+        for key, value in res.items():
+            if key == "gpu":
+                value = min(value, node["gpus"])
+            elif key == "mem_mb":
+                value = min(value, mem)
+            resources.append(f"{rule}:{key}={value}")
+    for rule, n in prof.get("set-threads", {}).items():
+        cpus.append(f"{rule}={min(n, threads)}")
+    return ["--set-resources", *resources, "--set-threads", *cpus,
+            "--slurm-init-seconds-before-status-checks", "2", "--slurm-keep-successful-logs"]
 
 
 def _rows(path: Path) -> list[dict]:
@@ -116,7 +123,9 @@ def _finite(value: str) -> float:
 def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
     base = tmp_path_factory.mktemp("slurm")
     work = work_copy(base / "wf")
-    profile = _test_profile(base / "profile", slurm_cluster)
+    profile = work / "profiles" / "slurm"
+    shipped = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
+    assert (profile / "config.yaml").read_text() == shipped
     # `--configfile tiny.yaml override.yaml` (merged in order; no config/config.yaml): the
     # job steps see them only if the executor passes them on (a step that loaded the
     # embedded default instead would write under results/, a step without the override
@@ -132,11 +141,12 @@ def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
                                         "students": {student: {"train": {"epochs": 1}}}}))
     env = {**os.environ, "MATHDISTILL_DATA": str(data_dir)}
     env.pop("PYTHONPATH", None)
+    argv = ["--profile", str(profile), "--configfile", str(tiny), str(override),
+            *_node_fit(slurm_cluster)]
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--profile", str(profile),
-         "--configfile", str(tiny), str(override)],
-        check=False, cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *argv],
+                          check=False, cwd=work, env=env, capture_output=True, text=True,
+                          timeout=900)
     seconds = time.perf_counter() - t0
     out = proc.stdout + proc.stderr
     if proc.returncode != 0:
@@ -145,7 +155,24 @@ def slurm_run(slurm_cluster, tmp_path_factory, data_dir):
         raise AssertionError(f"snakemake --executor slurm failed ({proc.returncode}) after "
                              f"{seconds:.0f}s:\n{out[-6000:]}\n{tails}")
     print(f"\nSLURM run of {len(cfg['methods'])} method(s): {seconds:.0f} s")
-    return {"dir": work, "cfg": cfg, "out": out, "seconds": seconds}
+    return {"dir": work, "cfg": cfg, "out": out, "seconds": seconds, "argv": argv}
+
+
+def test_the_run_used_the_profile_as_shipped(slurm_run):
+    """What the run's command line gives Snakemake (parsed as Snakemake parses it, in the
+    work copy, where a workflow profile would be found): the profile's own settings."""
+    from snakemake.cli import parse_args
+
+    old = os.getcwd()
+    os.chdir(slurm_run["dir"])
+    try:
+        args = parse_args(slurm_run["argv"])[1]
+    finally:
+        os.chdir(old)
+    assert args.executor == "slurm" and args.jobs == 100
+    assert args.latency_wait == 60 and args.keep_going is True
+    assert args.slurm_status_command == "squeue" and args.workflow_profile is None
+    assert not (slurm_run["dir"] / "profiles" / "default").exists()
 
 
 def test_every_job_ran_as_a_slurm_job(slurm_run):
@@ -157,8 +184,11 @@ def test_every_job_ran_as_a_slurm_job(slurm_run):
     assert len(submitted) == int(stats.group(1)) - local > 0
     assert len(set(submitted)) == len(submitted)
     logs = work / ".snakemake" / "slurm_logs"
-    for rule in ("prepare_data", "train", "predict", "evaluate", "tables"):
+    for rule in ("prepare_data", "teacher_generate", "build_round", "train", "predict"):
         assert list((logs / f"rule_{rule}").rglob("*.log")), f"no SLURM log for {rule}"
+    for rule in ("evaluate", "tables", "paper_tables"):  # local rules: on the login node
+        assert re.search(rf"^localrule {rule}:$", out, re.MULTILINE), rule
+        assert not (logs / f"rule_{rule}").exists(), rule
 
 
 def test_tables_have_finite_numbers(slurm_run):

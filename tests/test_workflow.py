@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,9 +42,12 @@ def work_copy(dest: Path, config: Path | None = None) -> Path:
     return dest
 
 
-def snakemake(cwd: Path, *args: str, data_dir: Path, check: bool = True, timeout: int = 600):
-    env = {**os.environ, "MATHDISTILL_DATA": str(data_dir)}
-    env.pop("PYTHONPATH", None)
+def snakemake(cwd: Path, *args: str, data_dir: Path, check: bool = True, timeout: int = 600,
+              env: dict | None = None):
+    extra = env or {}
+    env = {**os.environ, "MATHDISTILL_DATA": str(data_dir), **extra}
+    if "PYTHONPATH" not in extra:  # the Snakefile puts the work copy's src/ there
+        env.pop("PYTHONPATH", None)
     proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
@@ -200,20 +204,38 @@ def _rule_resources(out: str, rule: str) -> list[str]:
 
 
 def test_resources_are_per_rule_and_profiles_override_them(tmp_path, data_dir):
-    """Rule defaults (rules/common.smk RESOURCES); --set-resources/--set-threads win."""
+    """Rule defaults (mathdistill.workflow.resources); --set-resources/--set-threads win."""
     work = work_copy(tmp_path / "wf")
     tiny = str(REPO / "tests" / "configs" / "tiny.yaml")
-    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny, data_dir=data_dir).stdout
+    cpu = {"MATHDISTILL_GPUS": "0"}
+    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny, data_dir=data_dir,
+                    env=cpu).stdout
     train = _rule_resources(out, "train")
     assert train and all("mem_mb=6000" in x and "gpu=0" in x for x in train if "resources" in x)
     out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny,
                     "--set-resources", "train:mem_mb=1234", "train:gpu=2",
-                    "--set-threads", "train=3", data_dir=data_dir).stdout
+                    "--set-threads", "train=3", data_dir=data_dir, env=cpu).stdout
     train = _rule_resources(out, "train")
     assert [x for x in train if x.startswith("threads")] == ["threads: 3"] * job_counts(out)["train"]
     assert all("mem_mb=1234" in x and "gpu=2" in x for x in train if "resources" in x)
     predict = [x for x in _rule_resources(out, "predict") if "resources" in x]
     assert predict and all("mem_mb=4000" in x and "gpu=0" in x for x in predict)
+
+
+def test_student_jobs_ask_for_the_gpu_on_a_gpu_machine(tmp_path, data_dir):
+    """With a GPU visible (here: MATHDISTILL_GPUS=1 stands in for one), train and predict
+    jobs ask for gpu=1 and nothing else does; the run caps `gpu` at the GPUs (checked by the
+    end-to-end run below: no two GPU jobs at once)."""
+    work = work_copy(tmp_path / "wf")
+    tiny = str(REPO / "tests" / "configs" / "tiny.yaml")
+    out = snakemake(work, "-n", "--cores", "8", "--configfile", tiny, data_dir=data_dir,
+                    env={"MATHDISTILL_GPUS": "1"}).stdout
+    for rule in ("train", "predict"):
+        lines = [x for x in _rule_resources(out, rule) if "resources" in x]
+        assert lines and all("gpu=1" in x for x in lines), rule
+    for rule in ("prepare_data", "build_round", "evaluate", "teacher_generate"):
+        lines = [x for x in _rule_resources(out, rule) if "resources" in x]
+        assert lines and not any("gpu=1" in x for x in lines), rule
 
 
 def test_seeds_make_one_run_per_seed(tmp_path, data_dir):
@@ -244,24 +266,45 @@ def test_lint_passes(tmp_path, data_dir):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda c: c["methods"]["cotd"].update(type="nosuch"), "'nosuch' is not one of"),
-    (lambda c: c["methods"]["potd"].update(strategies=["xot"]), "'xot' is not one of"),
+    (lambda c: c["methods"]["cotd"].update(type="nosuch"),
+     "methods.cotd.type: 'nosuch' is not one of"),
+    (lambda c: c["methods"]["potd"].update(strategies=["xot"]),
+     "methods.potd.strategies[0]: 'xot' is not one of"),
     (lambda c: c["eval_sets"].update(train={"dataset": "gsm8k", "split": "test"}),
-     "'train' should not be valid"),
-    (lambda c: c.update(extra_key=1), "'extra_key' was unexpected"),
-    (lambda c: c.update(resources={"train": {"gpu": 1}}), "'resources' was unexpected"),
-    (lambda c: c["students"]["tiny-t5"].update(finetune="half"), "'half' is not one of"),
+     "eval_sets.train: not a valid name: 'train' should not be valid"),
+    (lambda c: c.update(extra_key=1), "extra_key: unknown key"),
+    (lambda c: c.update(resources={"train": {"gpu": 1}}), "resources: unknown key"),
+    (lambda c: c["students"]["tiny-t5"].update(finetune="half"),
+     "students.tiny-t5.finetune: 'half' is not one of"),
+    (lambda c: c["students"]["tiny-t5"]["train"].update(epochs="eight"),
+     "students.tiny-t5.train.epochs: 'eight' is not of type 'number'"),
 ])
 def test_schema_rejects_bad_config(tmp_path, data_dir, change, message):
+    """A bad value never reaches a job: the dry run fails, naming the file and key."""
     cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
     change(cfg)
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(cfg))
-    work = work_copy(tmp_path / "wf", bad)
-    proc = snakemake(work, "-n", data_dir=data_dir, check=False)
+    work = work_copy(tmp_path / "wf")
+    proc = snakemake(work, "-n", "--configfile", str(bad), data_dir=data_dir, check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "Error validating config" in out and message in out
+    assert "invalid workflow config" in out and message in out
+    assert re.search(rf"{re.escape(str(bad))}:\d+: {re.escape(message)}", out), out[-2000:]
+    assert "Job stats" not in out and not (work / "results").exists()
+
+
+def test_missing_data_stops_the_dry_run(tmp_path, data_dir):
+    work = work_copy(tmp_path / "wf")
+    empty = tmp_path / "data"
+    (empty / "gsm8k").mkdir(parents=True)
+    proc = snakemake(work, "-n", data_dir=empty, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Job stats" not in out
+    assert f"data directory {empty} lacks" in out and "svamp/SVAMP.json" in out
+    assert "python -m mathdistill data fetch" in out
+    proc = snakemake(work, "-n", data_dir=tmp_path / "nowhere", check=False)
+    assert proc.returncode != 0 and "data directory not found" in proc.stdout + proc.stderr
 
 
 def _rationale(i, strategy, correct=True, text=None):
@@ -305,15 +348,92 @@ def test_single_build_round_reads_files_and_rejects_empty(tmp_path):
 
 
 # ------------------------------------------------------------------ slow: a real run
+# Recorded by every job's Python (a sitecustomize on PYTHONPATH): the mathdistill modules
+# the job really imported, to compare with the closure its code digest covers.
+IMPORT_HOOK = """
+import atexit, json, os, sys
+_log = os.environ.get("MATHDISTILL_IMPORT_LOG")
+if _log and "/.snakemake/scripts/" in (sys.argv[0] if sys.argv else ""):
+    def _dump():
+        mods = sorted(m for m in sys.modules if m.split(".")[0] == "mathdistill")
+        with open(os.path.join(_log, f"{os.getpid()}.json"), "w") as f:
+            json.dump({"script": sys.argv[0], "modules": mods}, f)
+    atexit.register(_dump)
+"""
+GPU_RULES = ("train", "tailored_train", "predict", "predict_multi", "fdd_exam",
+             "siked_generate", "tailored_exam")
+
+
+def recording_imports(base: Path) -> dict:
+    """Environment under which every job's Python records the mathdistill modules it
+    imported into base/imports (IMPORT_HOOK)."""
+    (base / "hook").mkdir()
+    (base / "hook" / "sitecustomize.py").write_text(IMPORT_HOOK)
+    (base / "imports").mkdir()
+    return {"PYTHONPATH": str(base / "hook"), "MATHDISTILL_IMPORT_LOG": str(base / "imports")}
+
+
+def check_recorded_imports(work: Path, imports: Path, choose: dict) -> set[str]:
+    """Every module a job imported is in its script's closure (so its code digest covers
+    it); returns the scripts seen."""
+    from mathdistill.workflow.closure import ImportGraph
+
+    graph = ImportGraph(work / "src")
+    records = [json.loads(p.read_text()) for p in imports.glob("*.json")]
+    for r in records:
+        name = r["script"].rsplit(".", 2)[-2]
+        closure = graph.closure(work / "workflow" / "scripts" / f"{name}.py", choose)[0]
+        assert set(r["modules"]) <= closure | {"mathdistill"}, (name, set(r["modules"]) - closure)
+    return {r["script"].rsplit(".", 2)[-2] for r in records}
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, data_dir):
-    """Run the tiny config end to end once; later tests inspect and modify this copy."""
+    """Run the tiny config end to end once; later tests inspect and modify this copy. One
+    GPU is declared (MATHDISTILL_GPUS=1: the student jobs ask for it, the run has one), and
+    each job's imports are recorded."""
+    base = tmp_path_factory.mktemp("tiny")
     config = REPO / "tests" / "configs" / "tiny.yaml"
-    work = work_copy(tmp_path_factory.mktemp("tiny") / "wf", config)
+    work = work_copy(base / "wf", config)
+    env = {"MATHDISTILL_GPUS": "1", **recording_imports(base)}
     t0 = time.perf_counter()
-    proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=1200)
+    proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=1200, env=env)
     return {"dir": work, "seconds": time.perf_counter() - t0, "stdout": proc.stdout,
+            "log": proc.stdout + proc.stderr, "imports": base / "imports",
             "cfg": yaml.safe_load(config.read_text())}
+
+
+@pytest.mark.slow
+def test_one_gpu_runs_one_gpu_job_at_a_time(tiny_run):
+    """--cores 2 would run two student jobs at once; with one GPU there is never more
+    than one (the Snakefile caps the gpu resource at the visible GPUs)."""
+    running, rule_of, most, starts = set(), {}, 0, 0
+    lines = tiny_run["log"].splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"^(?:local)?rule (\w+):$", line)
+        if m:
+            jobid = next(int(x.split(":")[1]) for x in lines[i + 1:i + 30]
+                         if x.strip().startswith("jobid:"))
+            rule_of[jobid] = m.group(1)
+            if m.group(1) in GPU_RULES:
+                running.add(jobid)
+                starts += 1
+                most = max(most, len(running))
+        m = re.match(r"^Finished jobid: (\d+)", line) or re.match(r"^Finished job (\d+)\.", line)
+        if m:
+            running.discard(int(m.group(1)))
+    assert starts >= 6 and most == 1, (starts, most)
+
+
+@pytest.mark.slow
+def test_jobs_import_only_what_their_code_digest_covers(tiny_run):
+    """Every module a job really imported is in its script's closure (so an edit to it
+    changes the job's code param)."""
+    scripts = check_recorded_imports(tiny_run["dir"], tiny_run["imports"],
+                                     {"teacher": "annotated"})
+    assert {"prepare_data", "teacher_generate", "filter_rationales", "build_student",
+            "build_round", "train", "predict", "evaluate", "tables", "plots",
+            "paper_tables"} <= scripts
 
 
 def _rows(path: Path) -> list[dict]:
@@ -439,10 +559,12 @@ def test_method_config_change_reruns_only_that_method(tiny_run, data_dir):
     assert pending(work, data_dir) == set()  # params match the recorded ones again
 
 
-def edit(path: Path):
-    """Append a comment to a source file; returns a function that restores it (and its mtime)."""
+def edit(path: Path, code: bool = True):
+    """Append a statement (code: True) or a comment to a source file; returns a function
+    that restores it (and its mtime)."""
     text, st = path.read_text(), path.stat()
-    path.write_text(text + "\n# edited by test_workflow\n")
+    path.write_text(text + ("\n_EDITED_BY_TEST_WORKFLOW = 1\n" if code else
+                            "\n# edited by test_workflow\n"))
 
     def restore():
         path.write_text(text)
@@ -481,13 +603,24 @@ def test_editing_metrics_reruns_only_evaluate_and_tables(tiny_run, data_dir):
 
 
 @pytest.mark.slow
-def test_editing_a_strategy_module_reruns_only_its_jobs(tiny_run, data_dir):
-    work, cfg = tiny_run["dir"], tiny_run["cfg"]
-    restore = edit(work / "src" / "mathdistill" / "strategies" / "pot.py")
+def test_a_comment_reruns_nothing(tiny_run, data_dir):
+    restore = edit(tiny_run["dir"] / "src" / "mathdistill" / "io.py", code=False)
     try:
-        teacher = {f"results/teacher/annotated/pot/{f}"
-                   for f in ("raw.jsonl", "cost.json", "filtered.jsonl", "filter_stats.json")}
-        assert pending(work, data_dir) == teacher | run_outputs("potd", cfg, data=True) | TABLES
+        assert pending(tiny_run["dir"], data_dir) == set()
+    finally:
+        restore()
+
+
+@pytest.mark.slow
+def test_editing_the_launcher_reruns_training_and_what_follows(tiny_run, data_dir):
+    """stages/launch.py is imported by the train script only: the checkpoints, then the
+    predictions and metrics of every run and the tables; not the data, the teacher or the
+    round data."""
+    work, cfg = tiny_run["dir"], tiny_run["cfg"]
+    restore = edit(work / "src" / "mathdistill" / "stages" / "launch.py")
+    try:
+        runs = set().union(*(run_outputs(m, cfg) for m in cfg["methods"]))
+        assert pending(work, data_dir) == runs | TABLES
     finally:
         restore()
 

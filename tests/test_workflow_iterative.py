@@ -14,7 +14,14 @@ from typing import ClassVar
 
 import pytest
 import yaml
-from test_workflow import REPO, job_counts, snakemake, work_copy
+from test_workflow import (
+    REPO,
+    check_recorded_imports,
+    job_counts,
+    recording_imports,
+    snakemake,
+    work_copy,
+)
 
 from mathdistill.io import read_json, read_jsonl
 from mathdistill.stages import fdd as fdd_stage
@@ -171,12 +178,15 @@ def _second_student(cfg):
      "methods.tailored.round0_from"),
     (lambda c: c["methods"]["fdd"].update(seeds=[0, 1]), "does not run with seed 1"),
     (_second_student, "no run of student(s) ['tiny-t5b']"),
-    (lambda c: c["methods"]["fdd"]["options"].update(pool_limt=3), "unknown ['pool_limt']"),
-    (lambda c: c["methods"]["tailored"]["options"].update(rounds=3), "unknown ['rounds']"),
-    (_two_strategies, "learns one strategy"),
-    (lambda c: c["methods"]["tailored"]["options"].update(init="best"), "base or previous"),
+    (lambda c: c["methods"]["fdd"]["options"].update(pool_limt=3),
+     "methods.fdd.options.pool_limt: unknown key"),
+    (lambda c: c["methods"]["tailored"]["options"].update(rounds=3),
+     "methods.tailored.options.rounds: unknown key"),
+    (_two_strategies, "methods.fdd.strategies: ['pot', 'cot'] is too long (one strategy)"),
+    (lambda c: c["methods"]["tailored"]["options"].update(init="best"),
+     "methods.tailored.options.init: 'best' is not one of ['base', 'previous']"),
     (lambda c: c["methods"]["tailored"]["options"].update(positive_strategies=["l2n"]),
-     "unknown ['l2n']"),
+     "methods.tailored.options.positive_strategies[0]: 'l2n' is not one of"),
 ])
 def test_bad_method_config_stops_the_dry_run(tmp_path, data_dir, change, message):
     work = work_copy(tmp_path / "wf", _config(tmp_path, change))
@@ -262,7 +272,10 @@ def test_training_table_shows_the_self_reflection_loss():
 def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     cfg = yaml.safe_load(CONFIG.read_text())
     work = work_copy(tmp_path / "wf", CONFIG)
-    snakemake(work, "--cores", "2", data_dir=data_dir)
+    snakemake(work, "--cores", "2", data_dir=data_dir, env=recording_imports(tmp_path))
+    scripts = check_recorded_imports(work, tmp_path / "imports", {"teacher": "annotated"})
+    assert {"fdd_pool", "fdd_generate", "fdd_round", "tailored_exam", "tailored_feedback",
+            "tailored_round", "tailored_train"} <= scripts  # (fdd_exam runs predict.py)
     res = work / "results"
     fdd, tl = res / "fdd" / "tiny-t5", res / "tailored" / "tiny-t5"
     for method, r in [("potd", 0), ("fdd", 0), ("fdd", 1), ("tailored", 0), ("tailored", 1)]:

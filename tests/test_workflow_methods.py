@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import job_counts, snakemake, work_copy
+from test_workflow import (
+    check_recorded_imports,
+    job_counts,
+    recording_imports,
+    snakemake,
+    work_copy,
+)
 
 from mathdistill.io import read_json, read_jsonl, write_jsonl
 from mathdistill.records import Problem, Rationale
@@ -115,7 +121,8 @@ def _bad_config(tmp_path, change) -> Path:
 @pytest.mark.parametrize("change, message", [
     (lambda c: c["methods"]["siked_all"].update(round0_from="potd_eotd"), "round0_from"),
     (lambda c: c["methods"]["siked_all"].update(round0_from="nosuch"), "round0_from"),
-    (lambda c: c["methods"]["combined"].update(rounds=2), "has one round"),
+    (lambda c: c["methods"]["combined"].update(rounds=2),
+     "methods.combined.rounds: 1 was expected (one round)"),
 ])
 def test_bad_method_configs_stop_with_the_key(tmp_path, data_dir, change, message):
     work = work_copy(tmp_path / "wf")
@@ -306,10 +313,19 @@ def test_generate_forces_prefixes(tmp_path, preset):
 # ------------------------------------------------------------------ slow: end to end
 @pytest.fixture(scope="module")
 def methods_run(tmp_path_factory, data_dir):
-    work = work_copy(tmp_path_factory.mktemp("methods") / "wf", METHODS_CFG)
-    proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=900)
+    base = tmp_path_factory.mktemp("methods")
+    work = work_copy(base / "wf", METHODS_CFG)
+    proc = snakemake(work, "--cores", "2", data_dir=data_dir, timeout=900,
+                     env=recording_imports(base))
     return {"dir": work, "res": work / "results", "stdout": proc.stdout,
-            "cfg": yaml.safe_load(METHODS_CFG.read_text())}
+            "imports": base / "imports", "cfg": yaml.safe_load(METHODS_CFG.read_text())}
+
+
+@pytest.mark.slow
+def test_multi_strategy_jobs_import_only_what_their_code_digest_covers(methods_run):
+    scripts = check_recorded_imports(methods_run["dir"], methods_run["imports"],
+                                     {"teacher": "annotated"})
+    assert {"predict_multi", "siked_generate", "siked_round", "reuse_round0"} <= scripts
 
 
 @pytest.mark.slow

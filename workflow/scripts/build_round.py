@@ -5,6 +5,6 @@ from mathdistill.stages.rounds import build_round
 
 with log_to(snakemake.log[0]):
     inputs = {k: list(v) if isinstance(v, list) else [v]
-              for k, v in snakemake.input.items() if k != "src"}
+              for k, v in snakemake.input.items()}
     build_round(snakemake.params.method, int(snakemake.wildcards.round), inputs,
                 snakemake.output[0], seed=snakemake.params.seed)

@@ -4,6 +4,6 @@ from mathdistill.stages import log_to
 from mathdistill.stages.fdd import make_pool
 
 with log_to(snakemake.log[0]):
-    files = {k: v for k, v in snakemake.input.items() if k != "src"}
+    files = dict(snakemake.input.items())
     make_pool(snakemake.output[0], limit=snakemake.params.limit, seed=snakemake.params.seed,
               **files)

@@ -2,7 +2,10 @@
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
 from mathdistill.stages.multi_predict import predict
+from mathdistill.workflow.settings import full
 
 with log_to(snakemake.log[0]):
-    predict(snakemake.input.checkpoint, snakemake.input.problems, snakemake.params.method,
-            snakemake.output[0], snakemake.params.generation, threads=snakemake.threads)
+    p = snakemake.params  # generation: experiment settings; batch_size, progress: the config
+    generation = full("generation", p.generation, snakemake.config, p.source)
+    predict(snakemake.input.checkpoint, snakemake.input.problems, p.method,
+            snakemake.output[0], generation, threads=snakemake.threads)

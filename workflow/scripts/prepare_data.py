@@ -3,5 +3,6 @@
 from mathdistill.stages import log_to
 from mathdistill.stages.data import prepare
 
-with log_to(snakemake.log[0]):
-    prepare(snakemake.params.spec, snakemake.output[0])
+with log_to(snakemake.log[0]):  # data_dir: where the files are (config), not a param
+    prepare({**snakemake.params.spec, "data_dir": snakemake.config.get("data_dir")},
+            snakemake.output[0])

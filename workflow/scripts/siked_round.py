@@ -5,7 +5,7 @@ from mathdistill.stages.siked import build_round
 
 with log_to(snakemake.log[0]):
     inputs = {k: list(v) if isinstance(v, list) else [v]
-              for k, v in snakemake.input.items() if k != "src"}
+              for k, v in snakemake.input.items()}
     build_round(snakemake.params.method, int(snakemake.wildcards.round), inputs,
                 snakemake.output.examples, snakemake.output.stats, seed=snakemake.params.seed,
                 meta=snakemake.params.meta)

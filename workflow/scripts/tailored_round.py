@@ -6,7 +6,7 @@ from mathdistill.stages.tailored import build_examples
 with log_to(snakemake.log[0]):
     w, p = snakemake.wildcards, snakemake.params
     files = {k: (list(v) if k.endswith("_files") else v)
-             for k, v in snakemake.input.items() if k != "src"}
+             for k, v in snakemake.input.items()}
     build_examples(int(w.round), snakemake.output.examples, snakemake.output.stats,
                    strategy=p.strategy, options=p.options, seed=p.seed,
                    meta=p.meta, **files)

@@ -2,8 +2,11 @@
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
 from mathdistill.stages.teacher import teach
+from mathdistill.workflow.settings import full
 
 with log_to(snakemake.log[0]):
-    teach(snakemake.input.problems, snakemake.wildcards.teacher, snakemake.wildcards.strategy,
-          snakemake.output.raw, n=snakemake.params.n, options=snakemake.params.options,
+    t = snakemake.params.teacher  # backend + experiment options; operational ones: config
+    options = full("teacher", t["options"], snakemake.config, {"teacher": t["name"]})
+    teach(snakemake.input.problems, t["backend"], snakemake.wildcards.strategy,
+          snakemake.output.raw, n=snakemake.params.n, options=options,
           cost_out=snakemake.output.cost)

@@ -4,13 +4,16 @@ runs under `accelerate launch`, one process per GPU (mathdistill.stages.launch).
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
 from mathdistill.stages.launch import run
+from mathdistill.workflow.settings import full
 
 with log_to(snakemake.log[0]):
+    p = snakemake.params  # experiment settings; logging_steps etc.: the config
+    cfg = {**p.cfg, "train": full("train", p.cfg["train"], snakemake.config, p.source)}
     n = int(getattr(snakemake.resources, "gpu", 0) or 0)
-    args = {"base": snakemake.input.get("base") or snakemake.params.cfg["model"],
+    args = {"base": snakemake.input.get("base") or cfg["model"],
             "examples_file": snakemake.input.examples,
             "out_dir": snakemake.output.checkpoint, "log_out": snakemake.output.log_json,
-            "cfg": snakemake.params.cfg, "meta": snakemake.params.meta,
+            "cfg": cfg, "meta": p.meta,
             "threads": max(1, snakemake.threads // max(n, 1)),
             "resume_from": snakemake.input.get("resume_from")}  # on-policy rounds: r-1
     run("mathdistill.stages.students:train", args, num_processes=n,

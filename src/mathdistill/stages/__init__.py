@@ -7,8 +7,8 @@
 
 Modules: data (prepare, tokenizer corpus), teacher (teach, filter), students (build, train),
 rounds (a method's round data), predict. Metrics and tables live in `mathdistill.metrics`
-and `mathdistill.report`. Each module is a separate input of the rules that use it, so
-editing one reruns only those rules.
+and `mathdistill.report`. A rule's `code` param digests the modules its script runs
+(mathdistill.workflow.closure), so editing one reruns only the rules that import it.
 """
 
 from __future__ import annotations

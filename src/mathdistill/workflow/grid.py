@@ -1,0 +1,290 @@
+"""The benchmark grid of a workflow config: method runs x students x rounds x eval sets.
+
+    from mathdistill.workflow.grid import Grid
+    grid = Grid(config)                      # a schema-valid config (workflow.load_grid)
+    grid.problems                            # [(key path, message)]: cross-key errors
+    grid.runs                                # {"cotd": Run(...), "cotd-s1": Run(...), ...}
+    grid.students_of("cotd"), grid.rounds("fdd"), grid.teacher_of("fdd")
+    grid.train("cotd", "tiny-t5")            # the train rule's params (experiment settings)
+    grid.round0_from("fdd")                  # "potd": the run whose round 0 fdd reuses
+
+Seeds: every method runs once per training seed (its own `seeds`, else the global list).
+The first seed's run keeps the method's name, the others are `<name>-s<seed>`; a run is
+the method's config with train.seed and generation.seed set, so every rule treats it as a
+method of its own (own paths and params). `Run.method` is the configured name.
+
+Teachers: `teacher_of(run)` is the one place that says which teacher serves a method (its
+results live under teacher/<name>/); `settings.teacher_spec` reads that teacher's config.
+Input paths and code digests of the rules: `workflow.jobs.Jobs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mathdistill.workflow.settings import experimental, merge, teacher_spec
+
+__all__ = ["CONTINUES", "MULTI_TYPES", "ROUND0_OF", "STRATEGIES", "Grid", "Run", "canon"]
+
+STRATEGIES = ("cot", "pot", "eot", "l2m")
+MULTI_TYPES = ("etd", "combined", "siked")  # predicted by rule predict_multi
+# type -> the type of method whose round 0 it may reuse (methods.<name>.round0_from)
+ROUND0_OF = {"siked": "combined", "fdd": "single"}
+# type: (option, its default, the value that continues from round r-1)
+CONTINUES = {"siked": ("policy", "on", "on"), "fdd": ("init", "base", "previous"),
+             "tailored": ("init", "previous", "previous")}
+# the options each iterative rule reads (its params): changing one reruns only those rules
+OPTION_KEYS = {
+    "fdd": {"pool": ["pool_limit"], "exam": ["exam"],
+            "generate": ["k", "min_agree", "rouge_threshold", "dedup_within_round"]},
+    "tailored": {"exam": ["exam_limit", "exam"], "feedback": ["feedback_per_question"],
+                 "round": ["max_pos", "max_neg", "accumulate", "positives_from_exam",
+                           "positive_strategies"],
+                 "train": ["margin", "lambda", "max_sr_len", "prompt_loss_weight"]},
+}
+
+
+def canon(obj):
+    """`obj` with dict keys sorted (recursively): params compare by repr, so a config that
+    only lists keys in another order must not rerun anything."""
+    if isinstance(obj, Mapping):
+        return {k: canon(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [canon(v) for v in obj]
+    return obj
+
+
+@dataclass(frozen=True)
+class Run:
+    """One seed replicate of a configured method."""
+
+    name: str    # run name: the method's name (first seed) or <method>-s<seed>
+    method: str  # the configured method (methods.<method>)
+    seed: int
+    cfg: dict    # the method's config with train.seed / generation.seed of this run
+
+    @property
+    def type(self) -> str:
+        return self.cfg["type"]
+
+    @property
+    def options(self) -> dict:
+        return dict(self.cfg.get("options") or {})
+
+
+class Grid:
+    """The runs, students, rounds, eval sets and teachers of a config; `problems` lists
+    what the schema cannot check (unknown students, run-name clashes, round-0 reuse)."""
+
+    def __init__(self, config: Mapping):
+        self.config = config
+        self.results = str(config.get("results_dir", "results")).rstrip("/")
+        self.seed = config.get("seed", 0)
+        self.students = dict(config["students"])
+        self.eval_sets = dict(config["eval_sets"])
+        self.problems: list[tuple[tuple, str]] = []
+        self.runs = self._seed_runs()
+        self._round0 = {r: self._round0_from(r) for r in self.runs}
+        self.reuse_round0 = [r for r in self.runs if self._round0[r]]
+        self.reuse_predictions = [r for r in self.reuse_round0 if self._same_predictions(r)]
+
+    # ---------------------------------------------------------------- runs
+    def _seed_runs(self) -> dict[str, Run]:
+        runs: dict[str, Run] = {}
+        seeds = self.config.get("seeds") or [self.seed]
+        methods = self.config["methods"]
+        for name, cfg in methods.items():
+            for bad in sorted(set(cfg.get("students") or []) - set(self.students)):
+                known = ", ".join(self.students)
+                self.problems.append((("methods", name, "students"),
+                                      f"unknown student {bad!r} (students: {known})"))
+            for i, seed in enumerate(cfg.get("seeds") or seeds):
+                run = name if i == 0 else f"{name}-s{seed}"
+                if run in runs or (i and run in methods):
+                    clash = f"run {run!r} (seed {seed}) clashes with another method's name"
+                    self.problems.append((("methods", name, "seeds"), clash))
+                    continue
+                runs[run] = Run(run, name, seed, merge(cfg, {"train": {"seed": seed},
+                                                             "generation": {"seed": seed}}))
+        return runs
+
+    def run(self, run: str) -> Run:
+        return self.runs[run]
+
+    def meta(self, run: str, **extra) -> dict:
+        """What a run's metrics/tables/logs say about it: method, run name, seed (+ extra)."""
+        r = self.runs[run]
+        return {"method": r.method, "run": r.name, "seed": r.seed, **extra}
+
+    def of_type(self, *types: str, exclude: bool = False) -> list[str]:
+        """Runs whose type is (exclude=True: is not) one of `types`."""
+        return [n for n, r in self.runs.items() if (r.type in types) != exclude]
+
+    def students_of(self, run: str) -> list[str]:
+        """The students a run trains (default: all)."""
+        return [s for s in self.runs[run].cfg.get("students") or self.students
+                if s in self.students]
+
+    def rounds(self, run: str) -> list[int]:
+        return list(range(self.runs[run].cfg.get("rounds", 1)))
+
+    def strategies(self, run: str) -> list[str]:
+        return list(self.runs[run].cfg["strategies"])
+
+    def strategy(self, run: str) -> str:
+        """The one strategy of an FDD / Tailored Learning run (the schema checks it is one)."""
+        return self.runs[run].cfg["strategies"][0]
+
+    def eval_strategy(self, run: str) -> str:
+        return self.runs[run].cfg.get("eval_strategy") or self.strategies(run)[0]
+
+    def cells(self):
+        """(run, student, round) of every trained model."""
+        for run in self.runs:
+            for student in self.students_of(run):
+                for r in self.rounds(run):
+                    yield run, student, r
+
+    def is_tiny(self, student: str) -> bool:
+        return self.students[student]["model"].startswith("tiny-")
+
+    def on_policy(self, run: str) -> bool:
+        """Round r continues from round r-1 (SIKeD policy "on", FDD / Tailored Learning
+        option init "previous": Tailored's default, not FDD's)."""
+        r = self.runs[run]
+        if r.type not in CONTINUES:
+            return False
+        key, default, value = CONTINUES[r.type]
+        return r.options.get(key, default) == value
+
+    def option_subset(self, run: str, step: str) -> dict:
+        """The options of an FDD / Tailored run that rule `step` reads (OPTION_KEYS)."""
+        r = self.runs[run]
+        opts = r.options
+        return canon({k: opts[k] for k in OPTION_KEYS[r.type][step] if k in opts})
+
+    def method_params(self, run: str) -> dict:
+        """What a method's data rules read: type, strategies, options."""
+        return canon({k: self.runs[run].cfg.get(k) for k in ("type", "strategies", "options")})
+
+    # ---------------------------------------------------------------- teachers
+    def teacher_of(self, run: str) -> str:
+        """The teacher (name) that annotates a run's data; one per config today."""
+        return self.config["teacher"]["name"]
+
+    def teacher(self, name: str) -> dict:
+        return teacher_spec(self.config, name)
+
+    def run_backend(self, run: str) -> str:
+        """The backend of a run's teacher (what its teacher-calling jobs import)."""
+        return self.teacher(self.teacher_of(run))["backend"]
+
+    def teacher_strategies(self) -> dict[str, list[str]]:
+        """teacher -> the strategies it annotates (methods' strategies and Tailored
+        Learning's positive_strategies), in STRATEGIES order."""
+        out: dict[str, set] = {}
+        for name, r in self.runs.items():
+            used = {*r.cfg["strategies"], *r.options.get("positive_strategies", [])}
+            out.setdefault(self.teacher_of(name), set()).update(used)
+        return {t: sorted(s, key=STRATEGIES.index) for t, s in out.items()}
+
+    def teacher_params(self, name: str) -> dict:
+        """A teacher's backend and experiment options (params of the rules that call it;
+        `name` tells the job where its operational options are: settings.full)."""
+        spec = self.teacher(name)
+        return {"name": name, "backend": spec["backend"],
+                "options": canon(experimental("teacher", spec["options"]))}
+
+    def filter_params(self, name: str) -> dict:
+        return canon(experimental("filter", self.teacher(name)["filter"]))
+
+    # ---------------------------------------------------------------- paper tables
+    def paper_keys(self, kind: str) -> dict:
+        """{config name: paper_results.yaml key} of the students or methods with a paper_key."""
+        return canon({n: c["paper_key"] for n, c in self.config[kind].items() if c.get("paper_key")})
+
+    def paper_settings(self) -> dict:
+        """Settings a paper table must match: the teacher's paths per question."""
+        teachers = list(self.teacher_strategies())
+        return {"teacher_n": self.teacher(teachers[0])["n"] if teachers else 1}
+
+    def paper_train_dataset(self) -> str | None:
+        """ETD Table 1 (teacher data) compares only when the teacher annotated GSM8K train."""
+        spec = self.config["train_set"]
+        return "gsm8k" if (spec["dataset"], spec["split"]) == ("gsm8k", "train") else None
+
+    # ---------------------------------------------------------------- students' settings
+    def source(self, run: str, student: str) -> dict:
+        """Where a job finds its operational settings (settings.full)."""
+        return {"method": self.runs[run].method, "student": student}
+
+    def train(self, run: str, student: str) -> dict:
+        """The train rule's params: model, fine-tuning, LoRA and the experiment settings of
+        the student's train section with the run's overrides."""
+        cfg = self.students[student]
+        train = merge(cfg.get("train"), self.runs[run].cfg.get("train"))
+        train.setdefault("seed", self.seed)
+        return canon({"model": cfg["model"], "finetune": cfg.get("finetune", "full"),
+                      "lora": cfg.get("lora", {}), "train": experimental("train", train)})
+
+    def generation(self, run: str, student: str, **override) -> dict:
+        gen = merge(self.students[student].get("generation"), self.runs[run].cfg.get("generation"))
+        return canon({**experimental("generation", gen), **override})
+
+    def loader(self, name: str) -> dict:
+        """The loader spec of a prepared data set ("train": the train set); data_dir is
+        where the files are, not what they are: the job reads it from the config."""
+        spec = self.config["train_set"] if name == "train" else self.eval_sets[name]
+        return canon({"dataset": spec["dataset"], "split": spec["split"],
+                      "limit": spec.get("limit"), "options": spec.get("options", {})})
+
+    # ---------------------------------------------------------------- round-0 reuse
+    def round0_from(self, run: str) -> str | None:
+        """The run (same seed) whose round 0 the run `run` copies, or None."""
+        return self._round0[run]
+
+    def _round0_from(self, run: str) -> str | None:
+        r = self.runs[run]
+        src = r.cfg.get("round0_from")
+        if not src:
+            return None
+        path = ("methods", r.method, "round0_from")
+
+        def problem(message):
+            self.problems.append((path, f"{src!r}: {message}"))
+
+        if r.type not in ROUND0_OF:
+            return problem(f"only a {' or '.join(ROUND0_OF)} method can reuse round 0 "
+                           f"(this one is {r.type})")
+        want = ROUND0_OF[r.type]
+        if src not in self.config["methods"]:
+            return problem(f"no method {src!r} (a {want} method is needed)")
+        same = [n for n, o in self.runs.items() if o.method == src and o.seed == r.seed]
+        if not same:
+            return problem(f"method {src} does not run with seed {r.seed}")
+        base = self.runs[same[0]]
+        wrong = []
+        if base.type != want:
+            wrong.append(f"type {base.type}")
+        if set(base.cfg["strategies"]) != set(r.cfg["strategies"]):
+            wrong.append(f"strategies {base.cfg['strategies']} (this method: "
+                         f"{r.cfg['strategies']})")
+        if r.type == "siked" and base.options.get("instruction") != r.options.get("instruction"):
+            wrong.append("another options.instruction")
+        missing = sorted(set(self.students_of(run)) - set(self.students_of(same[0])))
+        if missing:
+            wrong.append(f"no run of student(s) {missing}")
+        if wrong:
+            return problem(f"needs a {want} method with the same strategies"
+                           f"{', instruction' if r.type == 'siked' else ''} and students; "
+                           f"{src} has {'; '.join(wrong)}")
+        return same[0]
+
+    def _same_predictions(self, run: str) -> bool:
+        """The reused run's round-0 predictions are this run's: same generation settings
+        and (rule predict, one strategy) eval strategy; predict_multi routes by tags."""
+        src = self._round0[run]
+        return all(self.generation(run, st) == self.generation(src, st)
+                   for st in self.students_of(run)) and (
+            self.runs[run].type == "siked" or self.eval_strategy(run) == self.eval_strategy(src))

@@ -1,0 +1,152 @@
+"""Paths, input files and code digests of the workflow's jobs (rules/*.smk wire these in).
+
+    from mathdistill.workflow.jobs import Jobs
+    jobs = Jobs(grid, root=".")                       # root: the workflow (Snakefile) folder
+    jobs = Jobs(grid, ".", cache_file=".snakemake/mathdistill/code.json")  # kept between runs
+    jobs.round_dir("fdd", "tiny-t5", 1)               # "results/fdd/tiny-t5/round1"
+    jobs.round_inputs("fdd", "tiny-t5", 1)            # {"rationales": [D_0, G_1]}
+    jobs.code("build_round", method="fdd")            # digest of the script + its library
+    jobs.metrics()                                    # every metrics file of the grid
+
+`code(script, **choose)` is one digest of the normalised source of
+`workflow/scripts/<script>.py` and the library modules it runs (closure.ImportGraph over
+`<root>/src`); `choose` picks what the script imports by name (`teacher=<backend>`,
+`method=<type>`). A rule passes it as a param, so editing a module reruns exactly the jobs
+whose scripts import it, transitively, and a comment or docstring edit reruns nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mathdistill.workflow.closure import ImportGraph
+from mathdistill.workflow.grid import Grid
+
+__all__ = ["Jobs"]
+
+
+class Jobs:
+    def __init__(self, grid: Grid, root: str | Path, cache_file: str | Path | None = None):
+        self.grid = grid
+        self.root = Path(root)
+        self.R = grid.results
+        self.graph = ImportGraph(self.root / "src", cache_file=cache_file)
+
+    # ---------------------------------------------------------------- code
+    def script(self, name: str) -> Path:
+        return self.root / "workflow" / "scripts" / f"{name}.py"
+
+    def code(self, script: str, **choose) -> str:
+        return self.graph.digest(self.script(script), choose or None)
+
+    # ---------------------------------------------------------------- paths
+    def data(self, name: str) -> str:
+        return f"{self.R}/data/{name}.jsonl"
+
+    def teacher_file(self, teacher: str, strategy: str, name: str = "filtered.jsonl") -> str:
+        return f"{self.R}/teacher/{teacher}/{strategy}/{name}"
+
+    def round_dir(self, run: str, student: str, r: int) -> str:
+        return f"{self.R}/{run}/{student}/round{int(r)}"
+
+    def filtered(self, run: str, strategies=None) -> list[str]:
+        """The filtered rationales of a run's teacher for its (or the given) strategies."""
+        teacher = self.grid.teacher_of(run)
+        return [self.teacher_file(teacher, s)
+                for s in (strategies or self.grid.strategies(run))]
+
+    # ---------------------------------------------------------------- inputs
+    def base_model(self, run: str, student: str, r: int) -> dict:
+        """The built tiny student (a rule output), or nothing for a hub model id/path; an
+        on-policy round r >= 1 adds `resume_from`: the round r-1 checkpoint."""
+        r = int(r)
+        out = {"base": f"{self.R}/students/{student}/base"} if self.grid.is_tiny(student) else {}
+        if self.grid.on_policy(run) and r > 0:
+            out["resume_from"] = f"{self.round_dir(run, student, r - 1)}/checkpoint"
+        return out
+
+    def round_inputs(self, run: str, student: str, r: int) -> dict:
+        """Inputs of a round's data rule, by method type."""
+        r, kind = int(r), self.grid.run(run).type
+        if kind in ("single", "etd", "combined"):
+            if r != 0:
+                raise ValueError(f"method {run}: type {kind!r} has one round (round0 only)")
+            return {"rationales": self.filtered(run)}
+        if kind == "siked":  # round r >= 1: the samples of the round r-1 student
+            extra = {"self_samples": f"{self.round_dir(run, student, r)}/self_samples.jsonl"}
+            return {"rationales": self.filtered(run), **(extra if r else {})}
+        if kind == "fdd":  # D_r = D_0 ∪ G_1 .. G_r
+            return {"rationales": self.fdd_rationales(run, student, r)}
+        if kind == "tailored":
+            return self.tailored_round_inputs(run, student, r)
+        raise ValueError(f"method {run}: unknown type {kind!r}")
+
+    def reused(self, run: str, student: str, name: str) -> str:
+        """A file of the round 0 that `run` reuses (Grid.round0_from)."""
+        return f"{self.round_dir(self.grid.round0_from(run), student, 0)}/{name}"
+
+    def previous_checkpoint(self, run: str, student: str, r: int, rule: str) -> str:
+        """Round r-1's checkpoint (rules that need r >= 1: exams, self-generation)."""
+        r = int(r)
+        if r < 1:
+            raise ValueError(f"method {run}: rule {rule} runs in rounds >= 1, not {r}")
+        return f"{self.round_dir(run, student, r - 1)}/checkpoint"
+
+    # ---- FDD
+    def fdd_rationales(self, run: str, student: str, upto: int) -> list[str]:
+        """D_upto's files: D_0, then G_1 .. G_upto (programs.jsonl of those rounds)."""
+        return self.filtered(run) + [f"{self.round_dir(run, student, r)}/programs.jsonl"
+                                     for r in range(1, int(upto) + 1)]
+
+    def fdd_pool_inputs(self, run: str, student: str, r: int) -> dict:
+        r = int(r)
+        self.previous_checkpoint(run, student, r, "fdd_pool")
+        if r == 1:  # P_1: the questions of D_0
+            return {"train": self.data("train"), "d0": self.filtered(run)[0]}
+        prev = self.round_dir(run, student, r - 1)  # P_r = hard(P_{r-1}) ∪ generated in r-1
+        return {"pool": f"{prev}/pool.jsonl", "exam": f"{prev}/exam.jsonl",
+                "generated": f"{prev}/generated.jsonl"}
+
+    # ---- Tailored Learning
+    def tailored_exam_model(self, run: str, student: str, r: int) -> dict:
+        """The student that sits round r's exam: round r-1's checkpoint; round 0: the base
+        (a tiny-* build; a hub model is loaded by name, params.model)."""
+        r = int(r)
+        if r > 0:
+            return {"model": f"{self.round_dir(run, student, r - 1)}/checkpoint"}
+        return {"model": f"{self.R}/students/{student}/base"} if self.grid.is_tiny(student) else {}
+
+    def tailored_round_inputs(self, run: str, student: str, r: int) -> dict:
+        """This round's exam and mistakes, the teacher's data (round 0) or feedback (r >= 1;
+        + earlier rounds' with `accumulate`), and the extra positives."""
+        r, opts = int(r), self.grid.run(run).options
+        d = self.round_dir(run, student, r)
+        extra = opts.get("positive_strategies") or []
+        out = {"exam_file": f"{d}/exam.jsonl", "mistakes_file": f"{d}/mistakes.json",
+               "positive_files": self.filtered(run, extra) if extra else []}
+        if r == 0:
+            out["teacher_files"] = self.filtered(run)
+        else:
+            out["feedback_files"] = [f"{d}/feedback.jsonl"]
+            if opts.get("accumulate", False):
+                out["previous_files"] = self.filtered(run) + [
+                    f"{self.round_dir(run, student, k)}/feedback.jsonl" for k in range(1, r)]
+        return out
+
+    # ---------------------------------------------------------------- targets
+    def metrics(self) -> list[str]:
+        return [f"{self.round_dir(run, st, r)}/metrics/{d}.json"
+                for run, st, r in self.grid.cells() for d in self.grid.eval_sets]
+
+    def train_logs(self) -> list[str]:
+        return [f"{self.round_dir(run, st, r)}/train_log.json" for run, st, r in self.grid.cells()]
+
+    def mix_stats(self) -> list[str]:
+        """SIKeD's per-round mix statistics (alpha) of every siked run."""
+        return [f"{self.round_dir(run, st, r)}/mix_stats.json" for run, st, r in self.grid.cells()
+                if self.grid.run(run).type == "siked"]
+
+    def teacher_outputs(self, name: str) -> list[str]:
+        """filter_stats.json / cost.json of every (teacher, strategy) the grid uses."""
+        return [self.teacher_file(t, s, name)
+                for t, strategies in self.grid.teacher_strategies().items() for s in strategies]
