@@ -69,6 +69,7 @@ rule fdd_generate:
         generated=f"{R}/{{method}}/{{student}}/round{{round}}/generated.jsonl",
         programs=f"{R}/{{method}}/{{student}}/round{{round}}/programs.jsonl",
         stats=f"{R}/{{method}}/{{student}}/round{{round}}/fdd_stats.json",
+        cost=f"{R}/{{method}}/{{student}}/round{{round}}/teacher_cost.json",
     params:
         strategy=per_run(GRID.strategy),
         options=lambda w: GRID.option_subset(w.method, "generate"),

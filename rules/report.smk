@@ -7,6 +7,7 @@ rule tables:
         metrics=JOBS.metrics(),
         filter_stats=JOBS.teacher_outputs("filter_stats.json"),
         costs=JOBS.teacher_outputs("cost.json"),
+        call_costs=JOBS.teacher_call_costs(),
         train_logs=JOBS.train_logs(),
     output:
         f"{R}/tables/accuracy.md",

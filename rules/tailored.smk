@@ -47,7 +47,8 @@ rule tailored_feedback:
         train=f"{R}/data/train.jsonl",
         mistakes=f"{R}/{{method}}/{{student}}/round{{round}}/mistakes.json",
     output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/feedback.jsonl",
+        feedback=f"{R}/{{method}}/{{student}}/round{{round}}/feedback.jsonl",
+        cost=f"{R}/{{method}}/{{student}}/round{{round}}/teacher_cost.json",
     params:
         teacher=lambda w: GRID.teacher_params(GRID.teacher_of(w.method)),
         options=lambda w: GRID.option_subset(w.method, "feedback"),

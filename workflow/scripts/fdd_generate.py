@@ -11,4 +11,4 @@ with log_to(snakemake.log[0]):
              teacher_options=full("teacher", t["options"], snakemake.config,
                                   {"teacher": t["name"]}), options=snakemake.params.options,
              round=int(w.round), strategy=snakemake.params.strategy, seed=snakemake.params.seed,
-             meta=snakemake.params.meta, cost_out=getattr(out, "cost", None))
+             meta=snakemake.params.meta, cost_out=out.cost)

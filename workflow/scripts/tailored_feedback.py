@@ -7,6 +7,6 @@ from mathdistill.workflow.settings import full
 with log_to(snakemake.log[0]):
     p = snakemake.params
     options = full("teacher", p.teacher["options"], snakemake.config, {"teacher": p.teacher["name"]})
-    feedback(snakemake.input.train, snakemake.input.mistakes, snakemake.output[0],
+    feedback(snakemake.input.train, snakemake.input.mistakes, snakemake.output.feedback,
              teacher=p.teacher["backend"], teacher_options=options, options=p.options,
-             cost_out=getattr(snakemake.output, "cost", None))
+             cost_out=snakemake.output.cost)

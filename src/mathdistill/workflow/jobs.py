@@ -146,6 +146,13 @@ class Jobs:
         return [f"{self.round_dir(run, st, r)}/mix_stats.json" for run, st, r in self.grid.cells()
                 if self.grid.run(run).type == "siked"]
 
+    def teacher_call_costs(self) -> list[str]:
+        """The cost records of the teacher calls made by FDD (question generation and
+        labels) and Tailored Learning (feedback) in rounds >= 1."""
+        return [f"{self.round_dir(run, st, r)}/teacher_cost.json"
+                for run, st, r in self.grid.cells()
+                if r >= 1 and self.grid.run(run).type in ("fdd", "tailored")]
+
     def teacher_outputs(self, name: str) -> list[str]:
         """filter_stats.json / cost.json of every (teacher, strategy) the grid uses."""
         return [self.teacher_file(t, s, name)
