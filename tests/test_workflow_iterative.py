@@ -339,7 +339,8 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     assert all(len(log["sr_losses"]) == len(log["losses"]) > 0 for log in logs)
     assert any(x > 0 for log in logs for x in log["sr_losses"])
     assert logs[0]["reflection"] == {"margin": 1.0, "lam": 0.5, "max_sr_len": 192,
-                                     "prompt_loss_weight": 0.0, "seed": 0}
+                                     "prompt_loss_weight": 0.0, "seed": 0,
+                                     "prefix_cache": True, "unique_questions": False}
 
     # ---- tables: one row per method x round; plots
     with open(res / "tables" / "accuracy.csv", encoding="utf-8") as f:
