@@ -36,7 +36,7 @@ from transformers import (
 )
 
 from .fsutil import atomic_dir
-from .tokenizer import train_tokenizer
+from .tokenizer import PROMPT_TEXTS, train_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -155,12 +155,18 @@ def get_preset(name: str) -> Preset:
 
 
 def make_tiny(
-    preset: str, texts=None, *, seed: int = 0, vocab_size: int = 1024
+    preset: str, texts=None, *, seed: int = 0, vocab_size: int = 1024,
+    max_number: int | None = None, prompt_weight: int = 0,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
-    """Build (model, tokenizer, kind) in memory: tokenizer trained on `texts`, seeded init."""
+    """Build (model, tokenizer, kind) in memory: tokenizer trained on `texts`, seeded init.
+    `max_number`: integers 10..N are single tokens; `prompt_weight` > 0: the tokenizer also
+    learns from that many copies of the prompts' fixed words (tokenizer.PROMPT_TEXTS)."""
     spec = get_preset(preset)
     max_len = spec.sizes.get("max_position_embeddings", 512)
-    tok = train_tokenizer(texts, kind=spec.kind, vocab_size=vocab_size, model_max_length=max_len)
+    tok = train_tokenizer(texts, kind=spec.kind, vocab_size=vocab_size, model_max_length=max_len,
+                          max_number=max_number,
+                          prompt_words=PROMPT_TEXTS if prompt_weight else (),
+                          weight=prompt_weight)
     ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id}
     if spec.kind == "causal":
         ids["bos_token_id"] = tok.bos_token_id
@@ -188,16 +194,20 @@ def build_tiny(
     *,
     seed: int = 0,
     vocab_size: int = 1024,
+    max_number: int | None = None,
+    prompt_weight: int = 0,
 ) -> Path:
     """Write a complete HF model dir for `preset` to `out_dir` atomically; returns the path.
 
-    `texts` trains the tokenizer (None: a small built-in corpus). Same inputs, same files.
+    `texts` trains the tokenizer (None: a small built-in corpus); `max_number` and
+    `prompt_weight` as in make_tiny. Same inputs, same files.
     """
     if out_dir is None:
         raise ValueError("build_tiny: out_dir is required")
     if texts is not None:
         texts = [t for t in texts if t]
-    model, tok, kind = make_tiny(preset, texts, seed=seed, vocab_size=vocab_size)
+    model, tok, kind = make_tiny(preset, texts, seed=seed, vocab_size=vocab_size,
+                                 max_number=max_number, prompt_weight=prompt_weight)
     out = Path(out_dir)
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
