@@ -87,12 +87,14 @@ def is_tiny(student):
 
 
 def student_train(m, student):
-    """The student's train params with the method's overrides (params of the train rule)."""
+    """The student's train params with the method's overrides (params of the train rule),
+    and the config's `budget` (the train stages apply it: mathdistill.students.budget)."""
     cfg = STUDENTS[student]
     train = _merge(cfg.get("train", {}), METHODS[m].get("train", {}))
     train.setdefault("seed", config["seed"])
+    budget = {"budget": config["budget"]} if config.get("budget") else {}
     return canon({"model": cfg["model"], "finetune": cfg.get("finetune", "full"),
-                  "lora": cfg.get("lora", {}), "train": train})
+                  "lora": cfg.get("lora", {}), "train": train, **budget})
 
 
 def student_generation(m, student):

@@ -54,3 +54,33 @@ rule plots:
     threads: 1
     script:
         "../workflow/scripts/plots.py"
+
+
+# The papers' qualitative claims on this run's predictions (mathdistill.claims): A vs B with
+# paired 95% intervals and a verdict per claim, student and eval set.
+def claim_runs():
+    return [{**run_meta(m), "student": st, "round": r, "dataset": d,
+             "path": f"{R}/{m}/{st}/round{r}/predictions/{d}.jsonl"}
+            for m in METHODS for st in method_students(m) for r in rounds(m) for d in EVAL_SETS]
+
+
+rule claims:
+    input:
+        predictions=[run["path"] for run in claim_runs()],
+        src=lib(*BASE_LIB, "claims", "stats", "methods/tailored", "methods/rounds"),
+    output:
+        f"{R}/tables/claims.md",
+        report(f"{R}/tables/claims.csv", caption="../report/tables.rst", category="Tables",
+               labels={"table": "claims"}),
+    params:
+        runs=claim_runs(),
+        methods=canon({m: {k: cfg[k] for k in ("type", "strategies", "rounds", "options")
+                           if k in cfg} for m, cfg in config["methods"].items()}),
+        outdir=lambda w, output: os.path.dirname(output[0]),
+    log:
+        f"{R}/logs/claims.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    script:
+        "../workflow/scripts/claims.py"

@@ -132,8 +132,8 @@ def test_write_claims_md_and_csv(tmp_path):
     runs = [write_run(tmp_path, "potd", 0, [1] * 30 + [0] * 70),
             write_run(tmp_path, "cotd", 0, [1] * 31 + [0] * 69)]
     text = write_claims(runs, {k: METHODS[k] for k in ("potd", "cotd")}, tmp_path / "t")
-    assert "| ETD (PoT distillation) | PoT > CoT (potd vs cotd) | tiny | synthetic |" in text
+    assert "| ETD | PoT > CoT (potd vs cotd) | tiny | synthetic |" in text
     assert "inconclusive" in text and "not run" in text
     df = pd.read_csv(tmp_path / "t" / "claims.csv")
     assert list(df.columns)[:4] == ["paper", "claim", "student", "dataset"]
-    assert df.loc[0, "n"] == 100
+    assert df.loc[0, "n"] == 100 and "| 100 | inconclusive |" in text

@@ -53,5 +53,5 @@ def test_max_number_must_be_an_int_from_10(bad):
 
 def test_tiny_model_embeds_the_number_tokens():
     model, tok, _ = make_tiny("tiny-llama", TEXTS, vocab_size=300, max_number=500,
-                              prompt_weight=10)
+                              prompt_words=True)
     assert model.get_input_embeddings().num_embeddings == len(tok) >= 300 + 491

@@ -10,7 +10,7 @@
 
 Claims (each paper's qualitative result; which methods play which part is read from the
 methods' `type`, `strategies`, `rounds` and `options`, never from their names):
-- ETD / PoT distillation: PoT > CoT (a `single` method on [pot] vs one on [cot]).
+- ETD (Table 3: PoTD > CoTD): PoT > CoT (a `single` method on [pot] vs one on [cot]).
 - ETD: the ETD student >= its best single format (the `single` method, among those on one of
   ETD's strategies, with the highest accuracy on that student and data set).
 - SIKeD: its last round >= round 0 (round 0 is the Combined run, or a copy of it).
@@ -91,9 +91,9 @@ def claim_specs(methods: Mapping[str, Mapping]) -> list[dict]:
     pots, cots = _single_on(methods, "pot"), _single_on(methods, "cot")
     for a in pots:
         for b in cots:
-            add("ETD (PoT distillation)", f"PoT > CoT ({a} vs {b})", ">", (a, 0), (b, 0))
+            add("ETD", f"PoT > CoT ({a} vs {b})", ">", (a, 0), (b, 0))
     if not (pots and cots):
-        add("ETD (PoT distillation)", "PoT > CoT", ">",
+        add("ETD", "PoT > CoT", ">",
             missing="a single method on [pot] and one on [cot]")
     etds = _of(methods, "etd")
     for m in etds:
@@ -217,7 +217,10 @@ def claims_table(runs: Sequence[Mapping], methods: Mapping[str, Mapping], *,
             got = _compare(a, b, m)
             rows.append({**row, **got, "note": "; ".join(x for x in (note, got.pop("note", ""))
                                                          if x)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    for col in ("n", "seeds"):  # counts stay integers (a missing one is empty, not NaN)
+        df[col] = df[col].astype("Int64")
+    return df
 
 
 def _all_ids(by_seed: Mapping[int, Mapping[str, bool]]) -> list[str]:
@@ -225,7 +228,7 @@ def _all_ids(by_seed: Mapping[int, Mapping[str, bool]]) -> list[str]:
 
 
 def _cell(v, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 

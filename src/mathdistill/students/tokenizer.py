@@ -5,7 +5,7 @@
     ids = tok("x = 12\n    y = x * 3\n").input_ids                     # digits are single tokens
     assert tok.decode(ids, skip_special_tokens=True) == "x = 12\n    y = x * 3\n"
     tok = train_tokenizer(texts, vocab_size=1024, max_number=999,  # "12", "999": one token
-                          prompt_words=PROMPT_TEXTS, weight=100)   # "Question:": one token
+                          prompt_words=PROMPT_TEXTS)               # "Question:": one token
     tok.save_pretrained("out/")                                       # AutoTokenizer can load it
 
 Design: byte-level BPE (like GPT-2/Qwen2), so every string is encodable (no <unk> in
@@ -16,8 +16,8 @@ numbers are never merged into multi-digit tokens by BPE. `max_number` N adds eve
 999: "123", "4"); a number in the question and the same number in a program or equation
 are then the same single token, so a student copies a quantity with one attention lookup
 instead of a digit-by-digit pointer walk. `prompt_words` adds texts that every tokenizer
-learns from (weighted like `weight` copies), e.g. the strategies' fixed triggers, so
-"Question:" and "answer" get tokens of their own. Special tokens: <pad>=0, </s>=1 (eos),
+learns from as if each were in every text (a student's examples each hold a prompt), e.g.
+the strategies' fixed triggers, so "Question:" and "answer" get tokens of their own. Special tokens: <pad>=0, </s>=1 (eos),
 <unk>=2 and, for causal models, <s>=3 (bos). Seq2seq tokenizers append </s> to each input
 (T5 convention); causal tokenizers prepend <s> (Llama convention).
 """
@@ -106,7 +106,6 @@ def train_tokenizer(
     model_max_length: int = 2048,
     max_number: int | None = None,
     prompt_words: Iterable[str] = (),
-    weight: int = 100,
 ) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE tokenizer on `texts` (DEFAULT_TEXTS if None); deterministic.
     `vocab_size` counts the BPE vocabulary; `max_number` adds the number tokens on top."""
@@ -118,7 +117,7 @@ def train_tokenizer(
     if max_number is not None and (isinstance(max_number, bool) or not isinstance(max_number, int)
                                    or max_number < 10):
         raise ValueError(f"train_tokenizer: max_number must be an int >= 10, got {max_number!r}")
-    texts += [w for w in prompt_words for _ in range(weight)]
+    texts += [w for w in prompt_words for _ in range(len(texts))]
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     if vocab_size < len(alphabet) + len(ordered):
         raise ValueError(
