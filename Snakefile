@@ -2,7 +2,7 @@
 #   snakemake --cores 2            # the embedded default (config/config.yaml), tables in results/tables/
 #   snakemake -n                   # dry run: the jobs that would run
 # DAG: prepare_data -> teacher_generate -> filter_rationales -> build_round -> train
-#      -> predict (per eval set) -> evaluate -> tables   (+ build_student for tiny-* students)
+#      -> predict (per eval set) -> evaluate -> tables, claims   (+ build_student for tiny-*)
 # The grid, config checks and code digests are library code (src/mathdistill/workflow/);
 # rules/common.smk wires them in.
 import os
@@ -72,9 +72,10 @@ rule all:
     default_target: True
     input:
         rules.tables.output,
+        rules.claims.output,
         rules.plots.output,
         rules.paper_tables.output,
 
 
 onsuccess:
-    print_tables(rules.tables.output)
+    print_tables([*rules.tables.output, *rules.claims.output])

@@ -55,3 +55,27 @@ rule plots:
     threads: 1
     script:
         "../workflow/scripts/plots.py"
+
+
+# The papers' qualitative claims on this run's predictions (mathdistill.claims): A vs B with
+# paired 95% intervals and a verdict per claim, student and eval set.
+rule claims:
+    input:
+        predictions=[run["path"] for run in JOBS.claim_runs()],
+    output:
+        f"{R}/tables/claims.md",
+        report(f"{R}/tables/claims.csv", caption="../report/tables.rst", category="Tables",
+               labels={"table": "claims"}),
+    params:
+        runs=JOBS.claim_runs(),
+        methods=canon({m: {k: cfg[k] for k in ("type", "strategies", "rounds", "options")
+                           if k in cfg} for m, cfg in config["methods"].items()}),
+        outdir=lambda w, output: os.path.dirname(output[0]),
+        code=JOBS.code("claims"),
+    log:
+        f"{R}/logs/claims.log",
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    script:
+        "../workflow/scripts/claims.py"

@@ -107,6 +107,26 @@ def test_loss_is_lm_plus_lambda_times_triplet(tiny, tmp_path):
     assert loss2.item() == pytest.approx((lm + 2.0 * sr).item(), abs=1e-5)
 
 
+def test_lambda_zero_skips_the_triplet_passes(tiny, tmp_path, monkeypatch):
+    """Without self-reflection the loss is L_LM alone and L_SR is not computed at all."""
+    import mathdistill.students.reflection as reflection
+
+    model, tok, kind = tiny
+    batch = _batch(model, tok, kind)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("continuation_states called with lam 0")
+
+    monkeypatch.setattr(reflection, "continuation_states", boom)
+    trainer = _trainer(model, tok, tmp_path, lam=0.0)
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, batch)
+        lm = model(**{k: batch[k] for k in batch if k not in EXTRA_FIELDS}).loss
+    assert loss.item() == pytest.approx(lm.item(), abs=1e-6)
+    terms = trainer.loss_terms(model, batch)
+    assert terms["sr"] is None and terms["active"] == 3
+
+
 def test_continuation_cut_and_margin(tiny, tmp_path):
     model, tok, kind = tiny
     batch = _batch(model, tok, kind)

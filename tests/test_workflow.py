@@ -79,7 +79,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     counts = {"prepare_data": 1 + len(evals), "build_student": tiny,
               "teacher_generate": len(strategies), "filter_rationales": len(strategies),
               "build_round": runs, "train": runs, "predict": runs * len(evals),
-              "evaluate": runs * len(evals), "tables": 1, "plots": 1,
+              "evaluate": runs * len(evals), "tables": 1, "claims": 1, "plots": 1,
               "paper_tables": 1, "all": 1}
     iterative_counts(cfg, counts)
     return {**counts, "total": sum(counts.values())}
@@ -139,7 +139,9 @@ def test_dry_run_default_config_dag(tmp_path, data_dir):
     out = snakemake(work, "-n", "--cores", "2", data_dir=data_dir).stdout
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     assert job_counts(out) == expected_counts(cfg)
-    assert "results/tables/accuracy.md" in out
+    assert "results/tables/accuracy.md" in out and "results/tables/claims.md" in out
+    assert cfg["budget"]["steps_per_round"] >= 1  # one training budget for every run
+    assert len(cfg["eval_sets"]) == 1 and cfg["eval_sets"]["synthetic"]["options"]["n"] >= 500
     for m in cfg["methods"]:
         for d in cfg["eval_sets"]:
             assert f"results/{m}/tiny-t5/round0/predictions/{d}.jsonl" in out
@@ -530,9 +532,11 @@ def run_outputs(method: str, cfg: dict, *, data: bool = False) -> set[str]:
 
 
 PAPERS = list(yaml.safe_load((REPO / "config" / "paper_results.yaml").read_text())["papers"])
-# every output that summarises the metrics: run tables, plots, paper tables
+# every output that summarises the runs: run tables, claims (from the predictions), plots,
+# paper tables
+CLAIMS = {f"results/tables/claims.{e}" for e in ("md", "csv")}
 TABLES = ({f"results/tables/{n}.{e}" for n in ("accuracy", "teacher", "training", "strategies")
-           for e in ("md", "csv")}
+           for e in ("md", "csv")} | CLAIMS
           | {f"results/plots/{n}.png" for n in ("accuracy", "strategy_share")}
           | {f"results/tables/paper_{p}.{e}" for p in PAPERS for e in ("md", "csv", "tex")})
 
@@ -596,7 +600,7 @@ def test_editing_metrics_reruns_only_evaluate_and_tables(tiny_run, data_dir):
     try:
         metrics = {f"results/{run}/tiny-t5/round0/metrics/{d}.json"
                    for m in cfg["methods"] for run in method_runs(cfg, m) for d in cfg["eval_sets"]}
-        assert pending(work, data_dir) == metrics | TABLES
+        assert pending(work, data_dir) == metrics | (TABLES - CLAIMS)  # claims: predictions
     finally:
         restore()
     assert pending(work, data_dir) == set()

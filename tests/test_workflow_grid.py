@@ -19,8 +19,10 @@ from mathdistill.workflow.settings import OPERATIONAL, experimental, full, opera
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _cfg(name="config.yaml"):
-    return yaml.safe_load((REPO / "config" / name).read_text())
+def _cfg(name="grid.yaml"):
+    """tests/configs/<name> (a rich grid), or config/<name> for a shipped config."""
+    path = REPO / "tests" / "configs" / name
+    return yaml.safe_load((path if path.is_file() else REPO / "config" / name).read_text())
 
 
 @pytest.fixture
@@ -268,3 +270,12 @@ def test_needed_files_follow_the_loader_registry():
     assert needed_files({"dataset": "gsm8k", "split": "test", "options": {"socratic": True}}) \
         == ["gsm8k/test_socratic.jsonl"]
     assert needed_files({"dataset": "synthetic", "split": "train"}) == []
+
+
+def test_a_budget_forbids_per_run_training_lengths():
+    cfg = _cfg("config.yaml")
+    assert cfg.get("budget") and not Grid(cfg).problems
+    cfg["methods"]["cotd"]["train"] = {"epochs": 3}
+    cfg["students"]["tiny-t5"]["train"]["max_steps"] = 10
+    assert sorted(p[0] for p in Grid(cfg).problems) == [
+        ("methods", "cotd", "train", "epochs"), ("students", "tiny-t5", "train", "max_steps")]

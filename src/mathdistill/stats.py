@@ -6,6 +6,7 @@
     wilson(0.25, 40)                     # 95% Wilson score interval of 10/40 correct
     agg = aggregate_seeds(df, keys=["method", "student", "dataset"])
     # one row per key: mean, n (seeds), sd, ci_low, ci_high, ci_kind, n_examples
+    diff_ci([1, 1, 0, 1], [0, 1, 0, 0])  # (0.5, lo, hi): A - B on the same problems (paired)
 
 Intervals (all 95%, two-sided, on the 0-1 scale, clipped to [0, 1]):
 - n >= 2 seeds: Student-t over the per-seed values ("t"); it covers seed-to-seed variation
@@ -13,6 +14,10 @@ Intervals (all 95%, two-sided, on the 0-1 scale, clipped to [0, 1]):
 - n == 1: Wilson score interval of that run's accuracy over its `n_examples` test problems
   ("wilson"); when the row carries `var` (the binomial variance of an average of several
   test sets) a normal interval mean +- z*sqrt(var) ("normal"); otherwise none ("").
+- a difference of two accuracies (`diff_ci`): Newcombe's hybrid score interval (method 10
+  of Newcombe 1998, Stat. Med. 17:873 and 17:2635), built from the two Wilson intervals;
+  paired (the same test problems, correlation phi of the two runs' correctness) or
+  independent (phi = 0). It stays inside [-1, 1] and behaves at 0 % and 100 %.
 t quantiles: exact table for df 1..30 (standard tables, 3 decimals); above 30 the
 Cornish-Fisher expansion in 1/df (error < 1e-3).
 """
@@ -24,7 +29,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-__all__ = ["T975", "Z975", "aggregate_seeds", "mean_ci", "t_critical", "wilson"]
+__all__ = ["T975", "Z975", "aggregate_seeds", "diff_ci", "mean_ci", "t_critical", "wilson"]
 
 Z975 = 1.959963984540054  # standard normal 0.975 quantile
 
@@ -71,6 +76,35 @@ def wilson(p: float, n: int, z: float = Z975) -> tuple[float, float]:
     center = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return _clip(center - half), _clip(center + half)
+
+
+def diff_ci(a: Sequence[bool], b: Sequence[bool], *, paired: bool = True,
+            z: float = Z975) -> tuple[float, float, float]:
+    """(difference, low, high): accuracy of `a` minus accuracy of `b` (0-1 scale) with
+    Newcombe's 95% interval. paired=True: a[i] and b[i] are the two runs' correctness on
+    the same problem i; paired=False: two independent samples (any lengths)."""
+    na, nb = len(a), len(b)
+    if not na or not nb:
+        raise ValueError(f"diff_ci: both samples need problems, got {na} and {nb}")
+    if paired and na != nb:
+        raise ValueError(f"diff_ci: paired samples differ in length ({na} vs {nb})")
+    p1, p2 = sum(map(bool, a)) / na, sum(map(bool, b)) / nb
+    (l1, u1), (l2, u2) = wilson(p1, na, z), wilson(p2, nb, z)
+    phi = 0.0
+    if paired:
+        both = sum(1 for x, y in zip(a, b) if x and y)
+        only_a = sum(1 for x, y in zip(a, b) if x and not y)
+        only_b = sum(1 for x, y in zip(a, b) if y and not x)
+        neither = na - both - only_a - only_b
+        denom = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+        # Newcombe's phi: numerator ad - bc, shrunk by n/2 when positive (never below 0)
+        cross = both * neither - only_a * only_b
+        cross = max(cross - na / 2, 0.0) if cross > 0 else cross
+        phi = cross / math.sqrt(denom) if denom else 0.0
+    d = p1 - p2
+    lo = d - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    hi = d + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return d, max(-1.0, lo), min(1.0, hi)
 
 
 def _present(x) -> bool:

@@ -5,11 +5,13 @@
           seed=0, options={"vocab_size": 800})
     train("results/students/tiny-t5/base", "results/potd/tiny-t5/round0/mixed.jsonl",
           "results/potd/tiny-t5/round0/checkpoint", "results/potd/tiny-t5/round0/train_log.json",
-          {"model": "tiny-t5", "finetune": "full", "lora": {}, "train": {"epochs": 8}},
+          {"model": "tiny-t5", "finetune": "full", "lora": {}, "train": {"lr": 3e-3},
+           "budget": {"steps_per_round": 400}},
           meta={"method": "potd", "student": "tiny-t5", "round": 0})
 
 `train`'s cfg is the rule's params: the student's model, `finetune` (full | lora), the
-LoRA options and the train options (`students.TrainConfig` fields). The train log JSON is
+LoRA options, the train options (`students.TrainConfig` fields) and the config's `budget`
+(`students.budget.train_options` applies it: one step count for every run). The train log JSON is
 the trainer's summary (steps, first/last loss, seconds...) plus `losses` (one per
 logging step) and the meta, for the tables. Under `accelerate launch` (stages.launch, one
 process per GPU) every rank trains; rank 0 writes the checkpoint and the log, the other
@@ -76,15 +78,14 @@ def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, threads: int |
     from mathdistill.stages.launch import rank
     from mathdistill.students import TrainConfig
     from mathdistill.students import train as fit
+    from mathdistill.students.budget import train_options
 
     scratch = None
     if rank() != 0:  # a non-zero rank of a multi-process launch: its copy is not kept
         scratch = tempfile.mkdtemp(prefix=f"mathdistill-rank{rank()}-")
         out_dir, log_out = Path(scratch) / "checkpoint", Path(scratch) / "train_log.json"
     _set_threads(threads)
-    options = dict(cfg.get("train") or {})
-    if cfg.get("finetune", "full") == "lora":
-        options["lora"] = dict(cfg.get("lora") or {})
+    options = train_options(cfg)
     examples = read_jsonl(examples_file)
     summary = fit(str(base), examples, out_dir, TrainConfig.from_dict(options),
                   resume_from=None if resume_from is None else str(resume_from))

@@ -220,9 +220,10 @@ def _mean(values) -> float | None:
 def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, options: Mapping | None = None,
           resume_from=None, threads: int | None = None, meta: Mapping | None = None) -> dict:
     """Fine-tune with L = L_LM + lambda * L_SR (`students.reflection`) -> `out_dir`;
-    `cfg` = the train rule's params (model, finetune, lora, train)."""
+    `cfg` = the train rule's params (model, finetune, lora, train, budget)."""
     from mathdistill.students import TrainConfig
     from mathdistill.students import train as fit
+    from mathdistill.students.budget import train_options
     from mathdistill.students.reflection import EXTRA_FIELDS, ReflectionTrainer
 
     if threads:
@@ -230,9 +231,7 @@ def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, options: Mappi
 
         torch.set_num_threads(int(threads))
     opts = parse_options(options)
-    train_opts = dict(cfg.get("train") or {})
-    if cfg.get("finetune", "full") == "lora":
-        train_opts["lora"] = dict(cfg.get("lora") or {})
+    train_opts = train_options(cfg)
     train_opts["extra_fields"] = EXTRA_FIELDS
     tcfg = TrainConfig.from_dict(train_opts)
     reflection = {"margin": float(opts["margin"]), "lam": float(opts["lambda"]),

@@ -168,7 +168,8 @@ class ReflectionTrainer(StudentTrainer):
 
     def loss_terms(self, model, inputs: Mapping, rng: random.Random | None = None) -> dict:
         """{"lm", "sr", "active", "outputs"}: the two losses of one batch (tensors) and the
-        number of samples with a triplet. `rng` None: the trainer's seeded generator."""
+        number of samples with a triplet. `rng` None: the trainer's seeded generator.
+        With lam 0, "sr" is None: L_SR is not computed (it would be multiplied by 0)."""
         missing = [k for k in EXTRA_FIELDS if k not in inputs]
         if missing:
             raise ValueError(f"ReflectionTrainer: batch lacks {missing}; set "
@@ -185,6 +186,8 @@ class ReflectionTrainer(StudentTrainer):
         rows = [i for i, t in enumerate(triplets) if t is not None]
         if not rows:
             return {"lm": lm, "sr": lm.new_zeros(()), "active": 0, "outputs": outputs}
+        if not self.lam:  # L_SR would count 0 times: not computed (no extra forward passes)
+            return {"lm": lm, "sr": None, "active": len(rows), "outputs": outputs}
         texts = ([extras["target"][i] for i in rows] + [triplets[i][0] for i in rows]
                  + [triplets[i][1] for i in rows])
         index = torch.tensor(rows, device=core["input_ids"].device)
@@ -218,11 +221,14 @@ class ReflectionTrainer(StudentTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         terms = self.loss_terms(model, inputs)
-        loss = total_loss(terms["lm"], terms["sr"], lam=float(self.lam))
+        sr = terms["sr"]
+        loss = terms["lm"] if sr is None else total_loss(terms["lm"], sr, lam=float(self.lam))
         if model.training:
             s = self._sums
             s["lm"] += float(terms["lm"].detach())
-            s["sr"] += float(terms["sr"].detach())
+            if sr is not None:
+                s["sr"] += float(sr.detach())
+                s["sr_calls"] += 1
             s["active"] += terms["active"]
             s["samples"] += len(inputs["target"])
             s["calls"] += 1
@@ -232,7 +238,8 @@ class ReflectionTrainer(StudentTrainer):
         """Add the mean lm_loss / sr_loss and the triplet share since the last log."""
         s = self._sums
         if "loss" in logs and s["calls"]:
-            logs = {**logs, "lm_loss": s["lm"] / s["calls"], "sr_loss": s["sr"] / s["calls"],
+            sr = {"sr_loss": s["sr"] / s["sr_calls"]} if s["sr_calls"] else {}
+            logs = {**logs, "lm_loss": s["lm"] / s["calls"], **sr,
                     "sr_active": s["active"] / max(s["samples"], 1)}
             s.clear()
         super().log(logs, start_time)

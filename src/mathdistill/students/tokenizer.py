@@ -4,12 +4,20 @@
     tok = train_tokenizer(texts, kind="causal", vocab_size=1024)   # a PreTrainedTokenizerFast
     ids = tok("x = 12\n    y = x * 3\n").input_ids                     # digits are single tokens
     assert tok.decode(ids, skip_special_tokens=True) == "x = 12\n    y = x * 3\n"
+    tok = train_tokenizer(texts, vocab_size=1024, max_number=999,  # "12", "999": one token
+                          prompt_words=PROMPT_TEXTS)               # "Question:": one token
     tok.save_pretrained("out/")                                       # AutoTokenizer can load it
 
 Design: byte-level BPE (like GPT-2/Qwen2), so every string is encodable (no <unk> in
 practice) and decode(encode(x)) == x exactly, including spaces, tabs, newlines and
 indentation of programs. Digits are split individually before BPE (as in Qwen2/Llama), so
-numbers are never merged into multi-digit tokens. Special tokens: <pad>=0, </s>=1 (eos),
+numbers are never merged into multi-digit tokens by BPE. `max_number` N adds every integer
+10..N (no leading zeros) as one token, matched leftmost-longest before BPE ("1234" with N
+999: "123", "4"); a number in the question and the same number in a program or equation
+are then the same single token, so a student copies a quantity with one attention lookup
+instead of a digit-by-digit pointer walk. `prompt_words` adds texts that every tokenizer
+learns from as if each were in every text (a student's examples each hold a prompt), e.g.
+the strategies' fixed triggers, so "Question:" and "answer" get tokens of their own. Special tokens: <pad>=0, </s>=1 (eos),
 <unk>=2 and, for causal models, <s>=3 (bos). Seq2seq tokenizers append </s> to each input
 (T5 convention); causal tokenizers prepend <s> (Llama convention).
 """
@@ -18,7 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import (
+    AddedToken,
+    Tokenizer,
+    decoders,
+    models,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
 from transformers import PreTrainedTokenizerFast
 
 PAD, EOS, UNK, BOS = "<pad>", "</s>", "<unk>", "<s>"
@@ -55,6 +71,23 @@ DEFAULT_TEXTS = [
 ]
 
 
+# The fixed words of the students' prompts and rationales (the strategies' triggers and
+# answer lines), for `prompt_words`: the train set's questions do not contain them.
+PROMPT_TEXTS = (
+    "Question: ",
+    "Let's think step by step\n",
+    "Let's break down the code step by step\n",
+    "System of linear equations: (Do not simplify)\n",
+    "Let's break down the problem into sub-questions\n",
+    "The answer is ",
+    "\nanswer = ",
+    "\nans = ",
+    "Sub-question 1: ",
+    "Answer to Sub-question 1: ",
+    "Final Answer: ",
+)
+
+
 def special_tokens(kind: str) -> dict[str, str]:
     """The special tokens of a tiny tokenizer for `kind` ("seq2seq" or "causal")."""
     toks = {"pad_token": PAD, "eos_token": EOS, "unk_token": UNK}
@@ -71,13 +104,20 @@ def train_tokenizer(
     kind: str = "causal",
     vocab_size: int = 1024,
     model_max_length: int = 2048,
+    max_number: int | None = None,
+    prompt_words: Iterable[str] = (),
 ) -> PreTrainedTokenizerFast:
-    """Train a byte-level BPE tokenizer on `texts` (DEFAULT_TEXTS if None); deterministic."""
+    """Train a byte-level BPE tokenizer on `texts` (DEFAULT_TEXTS if None); deterministic.
+    `vocab_size` counts the BPE vocabulary; `max_number` adds the number tokens on top."""
     specials = special_tokens(kind)
     ordered = [PAD, EOS, UNK] + ([BOS] if kind == "causal" else [])
     texts = list(DEFAULT_TEXTS if texts is None else texts)
     if not texts:
         raise ValueError("train_tokenizer: no texts to train on")
+    if max_number is not None and (isinstance(max_number, bool) or not isinstance(max_number, int)
+                                   or max_number < 10):
+        raise ValueError(f"train_tokenizer: max_number must be an int >= 10, got {max_number!r}")
+    texts += [w for w in prompt_words for _ in range(len(texts))]
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     if vocab_size < len(alphabet) + len(ordered):
         raise ValueError(
@@ -99,6 +139,8 @@ def train_tokenizer(
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
+    if max_number is not None:  # after training: BPE never sees (or merges) them
+        tok.add_tokens([AddedToken(str(i), normalized=False) for i in range(10, max_number + 1)])
     if kind == "seq2seq":  # T5: "text </s>"
         tok.post_processor = processors.TemplateProcessing(
             single=f"$A {EOS}",

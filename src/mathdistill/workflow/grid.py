@@ -84,10 +84,25 @@ class Grid:
         self.students = dict(config["students"])
         self.eval_sets = dict(config["eval_sets"])
         self.problems: list[tuple[tuple, str]] = []
+        self._check_budget()
         self.runs = self._seed_runs()
         self._round0 = {r: self._round0_from(r) for r in self.runs}
         self.reuse_round0 = [r for r in self.runs if self._round0[r]]
         self.reuse_predictions = [r for r in self.reuse_round0 if self._same_predictions(r)]
+
+    def _check_budget(self) -> None:
+        """With a `budget`, no student or method may set its own training length."""
+        if not self.config.get("budget"):
+            return
+        from mathdistill.students.budget import LENGTH_KEYS
+
+        for kind in ("students", "methods"):
+            for name, cfg in self.config[kind].items():
+                for key in LENGTH_KEYS:
+                    if (cfg.get("train") or {}).get(key) is not None:
+                        self.problems.append(((kind, name, "train", key),
+                                              "budget.steps_per_round sets the length of every "
+                                              "training run: remove this key"))
 
     # ---------------------------------------------------------------- runs
     def _seed_runs(self) -> dict[str, Run]:
@@ -220,13 +235,16 @@ class Grid:
         return {"method": self.runs[run].method, "student": student}
 
     def train(self, run: str, student: str) -> dict:
-        """The train rule's params: model, fine-tuning, LoRA and the experiment settings of
-        the student's train section with the run's overrides."""
+        """The train rule's params: model, fine-tuning, LoRA, the experiment settings of
+        the student's train section with the run's overrides, and the config's training
+        `budget` (students.budget applies it)."""
         cfg = self.students[student]
         train = merge(cfg.get("train"), self.runs[run].cfg.get("train"))
         train.setdefault("seed", self.seed)
+        budget = {"budget": self.config["budget"]} if self.config.get("budget") else {}
         return canon({"model": cfg["model"], "finetune": cfg.get("finetune", "full"),
-                      "lora": cfg.get("lora", {}), "train": experimental("train", train)})
+                      "lora": cfg.get("lora", {}), "train": experimental("train", train),
+                      **budget})
 
     def generation(self, run: str, student: str, **override) -> dict:
         gen = merge(self.students[student].get("generation"), self.runs[run].cfg.get("generation"))
