@@ -109,7 +109,7 @@ def test_loss_is_lm_plus_lambda_times_triplet(tiny, tmp_path):
 
 def test_lambda_zero_skips_the_triplet_passes(tiny, tmp_path, monkeypatch):
     """Without self-reflection the loss is L_LM alone and L_SR is not computed at all."""
-    import mathdistill.students.reflection as reflection
+    from mathdistill.students import reflection
 
     model, tok, kind = tiny
     batch = _batch(model, tok, kind)

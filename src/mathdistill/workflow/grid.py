@@ -100,9 +100,8 @@ class Grid:
             for name, cfg in self.config[kind].items():
                 for key in LENGTH_KEYS:
                     if (cfg.get("train") or {}).get(key) is not None:
-                        self.problems.append(((kind, name, "train", key),
-                                              "budget.steps_per_round sets the length of every "
-                                              "training run: remove this key"))
+                        why = "budget.steps_per_round sets every run's length: remove this key"
+                        self.problems.append(((kind, name, "train", key), why))
 
     # ---------------------------------------------------------------- runs
     def _seed_runs(self) -> dict[str, Run]:
