@@ -74,7 +74,7 @@ def only(names):
 wildcard_constraints:
     method=_alt(GRID.runs),
     student=_alt(GRID.students),
-    dataset=_alt(list(GRID.eval_sets) + ["train"]),
+    dataset=_alt([*GRID.eval_sets, *GRID.train_sets]),
     strategy=_alt(STRATEGIES),
     teacher=_alt(GRID.teacher_strategies()),
     round=r"\d+",

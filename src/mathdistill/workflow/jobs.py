@@ -43,6 +43,14 @@ class Jobs:
     def data(self, name: str) -> str:
         return f"{self.R}/data/{name}.jsonl"
 
+    def train_file(self, run: str) -> str:
+        """The prepared train set a run learns from (its teacher annotated it)."""
+        return self.data(self.grid.train_set_of(run))
+
+    def teacher_problems(self, teacher: str) -> str:
+        """The prepared train set a teacher annotates."""
+        return self.data(self.grid.teacher_train_set(teacher))
+
     def teacher_file(self, teacher: str, strategy: str, name: str = "filtered.jsonl") -> str:
         return f"{self.R}/teacher/{teacher}/{strategy}/{name}"
 
@@ -102,7 +110,7 @@ class Jobs:
         r = int(r)
         self.previous_checkpoint(run, student, r, "fdd_pool")
         if r == 1:  # P_1: the questions of D_0
-            return {"train": self.data("train"), "d0": self.filtered(run)[0]}
+            return {"train": self.train_file(run), "d0": self.filtered(run)[0]}
         prev = self.round_dir(run, student, r - 1)  # P_r = hard(P_{r-1}) ∪ generated in r-1
         return {"pool": f"{prev}/pool.jsonl", "exam": f"{prev}/exam.jsonl",
                 "generated": f"{prev}/generated.jsonl"}
@@ -136,7 +144,7 @@ class Jobs:
     # ---------------------------------------------------------------- targets
     def metrics(self) -> list[str]:
         return [f"{self.round_dir(run, st, r)}/metrics/{d}.json"
-                for run, st, r in self.grid.cells() for d in self.grid.eval_sets]
+                for run, st, r in self.grid.cells() for d in self.grid.eval_sets_of(run)]
 
     def train_logs(self) -> list[str]:
         return [f"{self.round_dir(run, st, r)}/train_log.json" for run, st, r in self.grid.cells()]
