@@ -79,9 +79,9 @@ def assign(config: Mapping) -> Assignment:
             users = {s: [m for m in a.train if a.teacher[m] == t and a.train[m] == s]
                      for s in used}
             listed = "; ".join(f"{s}: {', '.join(ms)}" for s, ms in users.items())
-            a.problems.append((("teachers", t), f"a teacher annotates one train set, but the "
-                               f"methods naming {t!r} use {len(used)} ({listed}): give each "
-                               f"train set a teacher of its own"))
+            message = (f"a teacher annotates one train set, but the methods naming {t!r} use "
+                       f"{len(used)} ({listed}): give each train set a teacher of its own")
+            a.problems.append((("teachers", t), message))
     for clash in sorted(set(a.train_sets) & set(eval_sets)):
         a.problems.append((("eval_sets", clash), f"{clash!r} is the name of a train set"))
     return a
@@ -94,8 +94,9 @@ def _teacher(cfg: Mapping, teachers: Mapping, where: tuple, problems: list) -> s
     if name is None:
         if len(teachers) == 1:
             return next(iter(teachers))
-        problems.append(((*where, "teacher"), f"the config has {len(teachers)} teachers "
-                         f"({', '.join(teachers)}): name this method's with teacher: <name>"))
+        message = (f"the config has {len(teachers)} teachers ({', '.join(teachers)}): name "
+                   f"this method's with teacher: <name>")
+        problems.append(((*where, "teacher"), message))
         return None
     if name not in teachers:
         problems.append(((*where, "teacher"),
@@ -114,8 +115,8 @@ def _evals(cfg: Mapping, eval_sets: Mapping, where: tuple, problems: list) -> li
     for n in names:
         key = eval_sets[n].get("paper_key", n)
         if key in seen:
-            problems.append(((*where, "eval_sets"),
-                             f"eval sets {seen[key]!r} and {n!r} both stand for the paper "
-                             f"data set {key!r} (paper_key): score the method on one"))
+            message = (f"eval sets {seen[key]!r} and {n!r} both stand for the paper data set "
+                       f"{key!r} (paper_key): score the method on one")
+            problems.append(((*where, "eval_sets"), message))
         seen.setdefault(key, n)
     return names
