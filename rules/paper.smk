@@ -4,7 +4,7 @@
 
 rule paper_tables:
     input:
-        metrics=JOBS.metrics(),
+        metrics=JOBS.metrics() + JOBS.pretrained_metrics(),
         filter_stats=JOBS.teacher_outputs("filter_stats.json"),
         reported=PAPER_RESULTS,
     output:

@@ -38,14 +38,22 @@ ROUND0_OF = {"siked": "combined", "fdd": "single"}
 # type: (option, its default, the value that continues from round r-1)
 CONTINUES = {"siked": ("policy", "on", "on"), "fdd": ("init", "base", "previous"),
              "tailored": ("init", "previous", "previous")}
-# the options each iterative rule reads (its params): changing one reruns only those rules
+# the options each iterative rule reads (its params): changing one reruns only those rules.
+# Every option of these types is read by at least one rule or is CONTINUES' key (which
+# decides the train rule's inputs): tests/test_workflow_protocol.py checks it against the
+# schema and rules/*.smk.
 OPTION_KEYS = {
     "fdd": {"pool": ["pool_limit"], "exam": ["exam"],
             "generate": ["k", "min_agree", "rouge_threshold", "dedup_within_round"]},
-    "tailored": {"exam": ["exam_limit", "exam"], "feedback": ["feedback_per_question"],
+    # prompt/task: the student's prompt (the paper's few-shot one or the project's), in the
+    # exam, the round's examples, training (the examples carry it) and evaluation
+    "tailored": {"exam": ["exam_limit", "exam", "prompt", "task"],
+                 "feedback": ["feedback_per_question"],
                  "round": ["max_pos", "max_neg", "accumulate", "positives_from_exam",
-                           "positive_strategies"],
-                 "train": ["margin", "lambda", "max_sr_len", "prompt_loss_weight"]},
+                           "positive_strategies", "prompt", "task"],
+                 "train": ["margin", "lambda", "max_sr_len", "prompt_loss_weight",
+                           "prefix_cache", "unique_questions"],
+                 "eval": ["prompt", "task"]},
 }
 
 
@@ -172,6 +180,24 @@ class Grid:
             return False
         key, default, value = CONTINUES[r.type]
         return r.options.get(key, default) == value
+
+    def fewshot_runs(self) -> list[str]:
+        """Tailored Learning runs with the paper's few-shot prompt (options.prompt
+        "fewshot"): evaluated by rule tailored_predict, plus an untrained "pretrained"
+        round (rules/tailored_eval.smk)."""
+        return [n for n in self.of_type("tailored")
+                if self.runs[n].options.get("prompt") == "fewshot"]
+
+    def predicted_by_predict(self) -> list[str]:
+        """The runs rule predict answers with: one strategy, the project's prompt."""
+        fewshot = set(self.fewshot_runs())
+        return [n for n in self.of_type(*MULTI_TYPES, exclude=True) if n not in fewshot]
+
+    def eval_task(self, run: str) -> str:
+        """Whose few-shot demos a trained Tailored student is evaluated with: options.task,
+        else its train set's data set (the prompt it was trained with) [D]."""
+        own = self.train_sets[self.train_set_of(run)]["dataset"]
+        return self.runs[run].options.get("task") or own
 
     def option_subset(self, run: str, step: str) -> dict:
         """The options of an FDD / Tailored run that rule `step` reads (OPTION_KEYS)."""

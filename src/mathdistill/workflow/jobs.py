@@ -131,7 +131,8 @@ class Jobs:
         d = self.round_dir(run, student, r)
         extra = opts.get("positive_strategies") or []
         out = {"exam_file": f"{d}/exam.jsonl", "mistakes_file": f"{d}/mistakes.json",
-               "positive_files": self.filtered(run, extra) if extra else []}
+               "positive_files": self.filtered(run, extra) if extra else [],
+               "train_file": self.train_file(run)}  # answer choices (CSQA's prompt)
         if r == 0:
             out["teacher_files"] = self.filtered(run)
         else:
@@ -153,6 +154,15 @@ class Jobs:
         """SIKeD's per-round mix statistics (alpha) of every siked run."""
         return [f"{self.round_dir(run, st, r)}/mix_stats.json" for run, st, r in self.grid.cells()
                 if self.grid.run(run).type == "siked"]
+
+    def pretrained_dir(self, run: str, student: str) -> str:
+        """The untrained student's outputs of a few-shot Tailored run (Grid.fewshot_runs)."""
+        return f"{self.R}/{run}/{student}/pretrained"
+
+    def pretrained_metrics(self) -> list[str]:
+        return [f"{self.pretrained_dir(run, st)}/metrics/{d}.json"
+                for run in self.grid.fewshot_runs() for st in self.grid.students_of(run)
+                for d in self.grid.eval_sets_of(run)]
 
     def teacher_call_costs(self) -> list[str]:
         """The cost records of the teacher calls made by FDD (question generation and
