@@ -109,6 +109,7 @@ def _prepare(df: pd.DataFrame, student_map, method_map, settings, dataset_map) -
         raise DataError(f"reproduced rows: unknown metric(s) {unknown}")
     df["student"] = [student_map.get(s, s) if isinstance(s, str) else "" for s in df["student"]]
     df["method"] = [method_map.get(m, m) for m in df["method"]]
+    df = df.explode("method", ignore_index=True)  # a run may stand for several paper keys
     df["dataset"] = [dataset_map.get(d, d) for d in df["dataset"]]
     df["strategy"] = [_norm_strategy(m, s) for m, s in zip(df["method"], df["strategy"])]
     df["value"] = pd.to_numeric(df["value"], errors="coerce")

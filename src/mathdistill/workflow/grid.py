@@ -250,7 +250,8 @@ class Grid:
 
     # ---------------------------------------------------------------- paper tables
     def paper_keys(self, kind: str) -> dict:
-        """{config name: paper_results.yaml key} of the students or methods with a paper_key."""
+        """{config name: paper_results.yaml key (a method: or a list of keys)} of the
+        students, methods or eval sets with a paper_key."""
         return canon({n: c["paper_key"] for n, c in self.config[kind].items() if c.get("paper_key")})
 
     def paper_settings(self) -> dict:
