@@ -36,8 +36,7 @@ def run_teacher_gpu(w):
 
 # Tiny jobs run in the main Snakemake process (on a cluster: the login node), not as jobs
 # of their own: metrics of one predictions file, copies/hard links, the tables.
-localrules: evaluate, evaluate_pretrained, reuse_round0, reuse_predictions, tables, plots,
-    paper_tables, all
+localrules: evaluate, evaluate_pretrained, reuse_round0, reuse_predictions, tables, plots, paper_tables, all
 
 
 # ---- adaptors: library functions of (run, student, round) as input/param functions
