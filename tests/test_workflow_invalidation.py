@@ -220,7 +220,7 @@ def test_an_experiment_setting_reruns_its_readers(done, change):
     assert all(f.startswith("results/teacher/openai/") or "/round1/" in f for f in direct(done))
     assert {f.rsplit("/", 1)[1] for f in direct(done)} == {
         "raw.jsonl", "cost.json", "generated.jsonl", "programs.jsonl", "fdd_stats.json",
-        "feedback.jsonl"}  # teacher_generate, fdd_generate, tailored_feedback
+        "feedback.jsonl", "teacher_cost.json"}  # teacher_generate, fdd_generate, tailored_feedback
     change.restore()
     change.config(lambda c: c["methods"]["cotd"].update(train={"epochs": 1}))
     assert set(direct(done)) == {"results/cotd/tiny-t5/round0/checkpoint",
