@@ -19,8 +19,8 @@ SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
 DEFS = SCHEMA["$defs"]
 
 
-def _cfg(name="config.yaml"):
-    return yaml.safe_load((REPO / "config" / name).read_text())
+def _cfg():
+    return yaml.safe_load((REPO / "tests" / "configs" / "protocol.yaml").read_text())
 
 
 # ---------------------------------------------------------------- option routing
