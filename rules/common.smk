@@ -36,7 +36,7 @@ def run_teacher_gpu(w):
 
 # Tiny jobs run in the main Snakemake process (on a cluster: the login node), not as jobs
 # of their own: metrics of one predictions file, copies/hard links, the tables.
-localrules: evaluate, reuse_round0, reuse_predictions, tables, claims, plots, paper_tables, all
+localrules: evaluate, evaluate_pretrained, reuse_round0, reuse_predictions, tables, claims, plots, paper_tables, all
 
 
 # ---- adaptors: library functions of (run, student, round) as input/param functions
@@ -74,7 +74,7 @@ def only(names):
 wildcard_constraints:
     method=_alt(GRID.runs),
     student=_alt(GRID.students),
-    dataset=_alt(list(GRID.eval_sets) + ["train"]),
+    dataset=_alt([*GRID.eval_sets, *GRID.train_sets]),
     strategy=_alt(STRATEGIES),
     teacher=_alt(GRID.teacher_strategies()),
     round=r"\d+",

@@ -4,7 +4,7 @@
 
 rule paper_tables:
     input:
-        metrics=JOBS.metrics(),
+        metrics=JOBS.metrics() + JOBS.pretrained_metrics(),
         filter_stats=JOBS.teacher_outputs("filter_stats.json"),
         reported=PAPER_RESULTS,
     output:
@@ -16,8 +16,9 @@ rule paper_tables:
         outdir=lambda w, output: os.path.dirname(output[0]),
         student_map=GRID.paper_keys("students"),
         method_map=GRID.paper_keys("methods"),
-        settings=GRID.paper_settings(),
-        train_dataset=GRID.paper_train_dataset(),
+        dataset_map=GRID.paper_keys("eval_sets"),
+        run_settings=GRID.paper_settings(),
+        teacher_settings=GRID.paper_teacher_settings(),
         code=JOBS.code("paper_tables"),
     log:
         f"{R}/logs/paper_tables.log",

@@ -2,12 +2,13 @@
 # answers come from that strategy's executor (extraction / sandboxed program / solver).
 # Multi-strategy methods (etd: PoT -> EoT -> CoT fallback; combined/siked: the student's
 # strategy tag routes the answer) use rule predict_multi. Params: the experiment settings
-# of generation; batch_size and progress are read from the config in the job.
+# of generation; batch_size and progress are read from the config in the job. Tailored
+# Learning with the paper's few-shot prompt: rules/tailored_eval.smk.
 
 
 rule predict:
     wildcard_constraints:
-        method=only(GRID.of_type(*MULTI_TYPES, exclude=True)),
+        method=only(GRID.predicted_by_predict()),
     input:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
         problems=f"{R}/data/{{dataset}}.jsonl",

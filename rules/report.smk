@@ -4,7 +4,7 @@
 
 rule tables:
     input:
-        metrics=JOBS.metrics(),
+        metrics=JOBS.metrics() + JOBS.pretrained_metrics(),
         filter_stats=JOBS.teacher_outputs("filter_stats.json"),
         costs=JOBS.teacher_outputs("cost.json"),
         call_costs=JOBS.teacher_call_costs(),

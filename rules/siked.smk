@@ -11,7 +11,7 @@ rule siked_generate:
         method=only(GRID.of_type("siked")),
     input:
         checkpoint=job(JOBS.previous_checkpoint, "siked_generate"),
-        problems=f"{R}/data/train.jsonl",
+        problems=per_run(JOBS.train_file),
     output:
         f"{R}/{{method}}/{{student}}/round{{round}}/self_samples.jsonl",
     params:

@@ -13,7 +13,7 @@ rule tailored_exam:
         method=only(GRID.of_type("tailored")),
     input:
         unpack(job(JOBS.tailored_exam_model)),
-        train=f"{R}/data/train.jsonl",
+        train=per_run(JOBS.train_file),
     output:
         exam=f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
         mistakes=f"{R}/{{method}}/{{student}}/round{{round}}/mistakes.json",
@@ -44,7 +44,7 @@ rule tailored_feedback:
     wildcard_constraints:
         method=only(GRID.of_type("tailored")),
     input:
-        train=f"{R}/data/train.jsonl",
+        train=per_run(JOBS.train_file),
         mistakes=f"{R}/{{method}}/{{student}}/round{{round}}/mistakes.json",
     output:
         feedback=f"{R}/{{method}}/{{student}}/round{{round}}/feedback.jsonl",

@@ -1,12 +1,12 @@
-# Stages 2-3: teacher rationales per strategy (shared by every method of that teacher),
-# then the filter that drops rationales whose answer is wrong (drop statistics go to the
-# tables). Params: the teacher's experiment settings; its operational options
+# Stages 2-3: teacher rationales per strategy for the teacher's train set (shared by every
+# method naming that teacher: Grid.teacher_of), then the filter that drops rationales
+# whose answer is wrong (drop statistics go to the tables). Params: the teacher's experiment settings; its operational options
 # (concurrency, base_url, timeouts, ...) are read from the config in the job.
 
 
 rule teacher_generate:
     input:
-        problems=f"{R}/data/train.jsonl",
+        problems=lambda w: JOBS.teacher_problems(w.teacher),
     output:
         raw=f"{R}/teacher/{{teacher}}/{{strategy}}/raw.jsonl",
         cost=f"{R}/teacher/{{teacher}}/{{strategy}}/cost.json",

@@ -19,6 +19,8 @@ COUNTS = {
     ("svamp", "test"): 1000,
     ("asdiv", "test"): 2084,  # of 2305: 221 answers are not one number
     ("multiarith", "test"): 600,
+    ("multiarith", "chilled_test"): 180,  # ChilleD's split of the 600 (data.published)
+    ("multiarith", "chilled_train"): 420,
     ("csqa", "train"): 9741,
     ("csqa", "dev"): 1221,
     ("strategyqa", "test"): 2290,

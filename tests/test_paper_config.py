@@ -9,6 +9,9 @@ import pytest
 import yaml
 from test_workflow import REPO, job_counts, snakemake, work_copy
 
+from mathdistill.workflow.grid import Grid
+from mathdistill.workflow.jobs import Jobs
+
 PAPER = REPO / "config" / "paper.yaml"
 ONE_PATH = REPO / "config" / "paper_etd_1path.yaml"
 REPORTED = REPO / "config" / "paper_results.yaml"
@@ -28,23 +31,29 @@ def _runs(cfg: dict) -> int:
 @pytest.mark.parametrize("path", [PAPER, ONE_PATH], ids=["paper", "etd_1path"])
 def test_paper_grid_dry_run(tmp_path, data_dir, path):
     cfg = _load(path)
+    grid = Grid(cfg)
+    assert grid.problems == []
     work = work_copy(tmp_path / "wf")
     t0 = time.perf_counter()
     out = snakemake(work, "-n", "--configfile", str(path), data_dir=data_dir).stdout
     seconds = time.perf_counter() - t0
     counts = job_counts(out)
     print(f"\n{path.name}: {counts['total']} jobs, dry run {seconds:.1f} s")
-    runs = _runs(cfg)
-    # every run is evaluated on every eval set, and trained once per round (the train rule,
-    # Tailored Learning's own train rule, or a round0_from copy: SIKeD's of the Combined round 0)
-    assert counts["evaluate"] == runs * len(cfg["eval_sets"])
+    assert _runs(cfg) == len(list(grid.cells()))
+    # every run is evaluated on each of its eval sets, and trained once per round (the train
+    # rule, Tailored Learning's own train rule, or a round0_from copy: SIKeD's of Combined)
+    assert counts["evaluate"] == sum(len(grid.eval_sets_of(r)) for r, _, _ in grid.cells())
     trained = sum(counts.get(r, 0) for r in ("train", "tailored_train", "reuse_round0"))
-    assert trained == runs
-    strategies = {s for m in cfg["methods"].values() for s in m["strategies"]}
-    assert counts["teacher_generate"] == len(strategies)
+    assert trained == _runs(cfg)
+    teachers = grid.teacher_strategies()
+    assert counts["teacher_generate"] == sum(len(s) for s in teachers.values())
     results = cfg["results_dir"]
-    for s in strategies:
-        assert f"{results}/teacher/openai/{s}/raw.jsonl" in out
+    for teacher, strategies in teachers.items():
+        for s in strategies:
+            assert f"{results}/teacher/{teacher}/{s}/raw.jsonl" in out
+    fewshot = grid.fewshot_runs()
+    assert counts.get("evaluate_pretrained", 0) == sum(
+        len(grid.eval_sets_of(r)) * len(grid.students_of(r)) for r in fewshot)
     for paper in _load(REPORTED)["papers"]:
         for ext in ("md", "csv", "tex"):
             assert f"{results}/tables/paper_{paper}.{ext}" in out
@@ -62,12 +71,18 @@ def test_paper_students_and_methods_match_the_reported_keys():
             if key in reported["students"]:
                 assert st["model"] == reported["students"][key]["hf_id"], name
             else:
-                assert name.startswith("flan-t5-") and st["model"] == f"google/{name}", name
-        keys = {m.get("paper_key", name) for name, m in cfg["methods"].items()}
-        assert keys - {"tailored_no_sr"} <= set(reported["methods"]), path.name
-    keys = {m.get("paper_key", n) for n, m in _load(PAPER)["methods"].items()}
+                assert (name.startswith("flan-t5-") and st["model"] == f"google/{name}") or (
+                    name == "qwen2-0.5b-cyclic" and st["model"] == "Qwen/Qwen2-0.5B"), name
+        keys = set()
+        for name, m in cfg["methods"].items():
+            key = m.get("paper_key", name)
+            keys |= set(key) if isinstance(key, list) else {key}
+        assert keys - {"tailored_no_sr", "tailored_csqa"} <= set(reported["methods"]), path.name
+    mapped = Grid(_load(PAPER)).paper_keys("methods").values()
+    keys = {k for v in mapped for k in ([v] if isinstance(v, str) else v)} | set(
+        _load(PAPER)["methods"])
     assert {"cotd", "potd", "eotd", "etd", "l2md", "combined", "siked_all", "siked_sparse",
-            "siked_offpolicy", "fdd", "tailored"} <= keys
+            "siked_onpolicy", "siked_offpolicy", "fdd", "tailored"} <= keys
     assert {"etd_cot_pot", "etd_cot_eot", "etd_pot_eot"} <= set(_load(ONE_PATH)["methods"])
 
 
@@ -91,7 +106,130 @@ def test_paper_hyperparameters():
     for name in ("siked_all", "siked_sparse"):
         assert (m[name]["options"]["k"], m[name]["options"]["temperature"]) == (10, 0.7)
     assert m["fdd"]["rounds"] >= 3 and m["fdd"]["options"]["rouge_threshold"] == 0.7
-    assert cfg["teacher"]["name"] == "openai" and cfg["teacher"]["options"]["base_url"] is None
-    assert cfg["teacher"]["n"] == 4 and _load(ONE_PATH)["teacher"]["n"] == 1
-    assert set(cfg["eval_sets"]) == {"gsm8k", "asdiv", "svamp", "multiarith"}
     assert all("limit" not in e for e in cfg["eval_sets"].values())
+    one = _load(ONE_PATH)["teachers"]["chatgpt_1path"]
+    assert one["n"] == 1 and one["options"]["prompt_style"] == "etd"
+
+
+# ---------------------------------------------------------------- per-paper protocols
+def test_paper_grid_has_a_teacher_per_protocol_and_data_under_it():
+    cfg = _load(PAPER)
+    grid = Grid(cfg)
+    jobs = Jobs(grid, REPO)
+    teachers = cfg["teachers"]
+    assert len(grid.teacher_strategies()) >= 2
+    for run in grid.runs:
+        t = grid.teacher_of(run)
+        for f in jobs.filtered(run):
+            assert f.startswith(f"{cfg['results_dir']}/teacher/{t}/"), (run, f)
+    etd, llama = teachers["chatgpt"], teachers["llama3-70b"]
+    # ETD [P]: ChatGPT, 4 paths, its appendix prompts; FDD and Tailored share it [D]
+    assert (etd["options"]["model"], etd["n"], etd["options"]["prompt_style"]) == (
+        "gpt-3.5-turbo", 4, "etd")
+    for m in ("cotd", "potd", "eotd", "etd", "etd_1k", "etd_500", "fdd", "tailored"):
+        assert grid.teacher_of(m) == "chatgpt", m
+    # SIKeD [P][C]: a Llama-3-70B-class endpoint, greedy, one chain, Figs. 8-10 prompts
+    assert "70B" in llama["options"]["model"] and llama["options"]["temperature"] == 0
+    assert llama["n"] == 1 and llama["options"]["prompt_style"] == "siked"
+    assert llama["options"]["demo_source"] == "train" and llama["options"]["n_shots"] == 8
+    siked = [n for n, m in cfg["methods"].items()
+             if m["type"] in ("combined", "siked") or n.startswith("siked_")]
+    assert {grid.teacher_of(m) for m in siked} == {"llama3-70b"}
+    # Tailored's CSQA student: its own train set, so its own teacher
+    assert grid.teacher_of("tailored_csqa") == "chatgpt_csqa"
+    assert grid.loader(grid.train_set_of("tailored_csqa"))["dataset"] == "csqa"
+
+
+def test_siked_teacher_data_is_one_chain_per_question_and_strategy(tmp_path):
+    """The paper grid's SIKeD data rules keep one correct teacher chain per (question,
+    strategy), whatever the teacher returned (SIKeD [C]); ETD keeps all 4 paths [P]."""
+    from mathdistill.io import read_jsonl, write_jsonl
+    from mathdistill.records import Rationale
+    from mathdistill.stages.rounds import build_round
+
+    grid = Grid(_load(PAPER))
+    files = {}
+    for s in ("cot", "l2m", "pot", "eot"):
+        files[s] = tmp_path / f"{s}.jsonl"
+        write_jsonl(files[s], [Rationale(id=f"gsm8k/train/{q}", question=f"Q{q}?", answer=1.0,
+                                         strategy=s, text=f"{s} chain {k} of {q}", correct=True)
+                               for q in range(5) for k in range(3)])
+
+    def built(run):
+        inputs = {"rationales": [str(files[s]) for s in grid.strategies(run)]}
+        out = tmp_path / f"{run}.jsonl"
+        build_round(grid.method_params(run), 0, inputs, out, seed=0)
+        return read_jsonl(out)
+
+    for run in ("combined", "siked_cotd", "siked_potd", "siked_l2md"):
+        rows = built(run)
+        keys = [(r.get("id"), r.get("strategy")) for r in rows]
+        assert len(keys) == len(set(keys)) == 5 * len(grid.strategies(run)), run
+    assert len(built("cotd")) == 5 * 3  # ETD's CoTD: every path
+
+
+def test_paper_test_sets_per_paper():
+    cfg = _load(PAPER)
+    grid = Grid(cfg)
+    sets = cfg["eval_sets"]
+    assert sets["asdiv_all"]["options"] == {"all_problems": True}
+    assert sets["multiarith_180"]["split"] == "chilled_test"
+    assert grid.paper_keys("eval_sets") == {"asdiv_all": "asdiv", "multiarith_180": "multiarith"}
+    siked = ["gsm8k", "asdiv_all", "svamp", "multiarith_180"]
+    etd = ["gsm8k", "asdiv", "svamp", "multiarith"]
+    for run in ("siked_cotd", "combined", "siked_all", "siked_sparse", "siked_offpolicy"):
+        assert grid.eval_sets_of(run) == siked, run
+    for run in ("cotd", "etd", "etd_1k", "fdd"):
+        assert grid.eval_sets_of(run) == etd, run
+    assert grid.eval_sets_of("tailored") == ["gsm8k"]
+    assert grid.eval_sets_of("tailored_csqa") == ["csqa"] and sets["csqa"]["split"] == "dev"
+
+
+def test_tailored_runs_as_published():
+    """Few-shot prompts in the wired jobs (exam, round data, evaluation), the pretrained
+    round under .../pretrained/, compared with the paper's 2.7."""
+    from mathdistill.methods import tailored, tailored_prompt
+    from mathdistill.records import Problem
+    from mathdistill.stages.tailored import parse_options
+
+    cfg = _load(PAPER)
+    grid = Grid(cfg)
+    jobs = Jobs(grid, REPO)
+    assert set(grid.fewshot_runs()) == {"tailored", "tailored_no_sr", "tailored_csqa"}
+    p = Problem(id="gsm8k/train/0", dataset="gsm8k", question="Tom has 3 pens. How many?",
+                answer=3.0)
+    demos = tailored_prompt.demos("gsm8k")
+    for step in ("exam", "round"):
+        opts = parse_options(grid.option_subset("tailored", step))
+        text = tailored.student_input(p, opts["prompt"], opts["task"])
+        assert text.count("Question:") == len(demos) + 1 and text.endswith("Reasoning:")
+        assert demos[0]["question"] in text
+    assert grid.option_subset("tailored", "eval") == {"prompt": "fewshot"}
+    assert grid.eval_task("tailored") == "gsm8k" and grid.eval_task("tailored_csqa") == "csqa"
+    assert parse_options(grid.option_subset("tailored", "train"))["prefix_cache"] is True
+    assert grid.option_subset("tailored", "train")["unique_questions"] is True
+    pre = jobs.pretrained_metrics()
+    assert f"{cfg['results_dir']}/tailored/gpt-j-6b/pretrained/metrics/gsm8k.json" in pre
+    reported = _load(REPORTED)["papers"]["tailored"]["tables"][0]["rows"]
+    assert {"round": "pretrained", "values": {"gsm8k": 2.7}}.items() <= reported[0].items()
+
+
+def test_missing_rows_are_in_the_grid():
+    cfg = _load(PAPER)
+    grid = Grid(cfg)
+    m, st = cfg["methods"], cfg["students"]
+    # ETD Fig. 5: 1K and 0.5K ETD examples on CodeT5-Base, matched on train_examples
+    settings = grid.paper_settings()
+    assert (settings["etd_1k"]["train_examples"], settings["etd_500"]["train_examples"],
+            settings["etd"]["train_examples"]) == (1000, 500, "all")
+    assert m["etd_1k"]["students"] == m["etd_500"]["students"] == ["codet5-base"]
+    # SIKeD §5: the on-policy row is siked_all's Gemma 2B (one run, both keys); off-policy
+    assert grid.paper_keys("methods")["siked_all"] == ["siked_all", "siked_onpolicy"]
+    assert "gemma-2b" in grid.students_of("siked_all")
+    assert m["siked_offpolicy"]["options"]["policy"] == "off"
+    # Qwen2: the authors' cosine [C]; the paper's "cyclic" as restarts, a variant row [D]
+    assert st["qwen2-0.5b"]["train"]["scheduler"] == "cosine"
+    cyc = st["qwen2-0.5b-cyclic"]["train"]
+    assert (cyc["scheduler"], cyc["num_cycles"]) == ("cosine_with_restarts", 3)
+    assert "paper_key" not in st["qwen2-0.5b-cyclic"]
+    assert "qwen2-0.5b-cyclic" in grid.students_of("siked_all")

@@ -2,12 +2,14 @@
 
 SIKeD keeps one correct teacher chain per (question, strategy); ETD Fig. 5 trains on seeded
 subsets of its data; SIKeD scores all 2,305 ASDiv problems and a 180-problem MultiArith
-split that comes from the data fetch (ChilleD/MultiArith)."""
+split derived from the local MultiArith.json (ChilleD/MultiArith)."""
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import yaml
 
 from mathdistill import data
 from mathdistill.data import published
@@ -121,23 +123,46 @@ def test_siked_asdiv_gold_rule():
     assert published.siked_asdiv_gold("Sara", "Sara is taller") == ("[unscorable] Sara", "none")
 
 
-def test_multiarith_180_split_needs_the_fetched_file(tmp_path):
-    with pytest.raises(DataError, match=r"huggingface\.co/datasets/ChilleD/MultiArith"):
+def test_multiarith_180_split_is_derived_from_the_local_file(data_dir):
+    """SIKeD's 180 MultiArith problems: ChilleD's test split, selected from MultiArith.json by
+    the committed positions and checked against the reference copy's digest."""
+    test = data.load("multiarith", "chilled_test", data_dir=data_dir)
+    train = data.load("multiarith", "chilled_train", data_dir=data_dir)
+    assert (len(test), len(train)) == (180, 420)
+    assert test[0].id == "multiarith/chilled_test/0" and test[0].gold["final_ans"] == "10"
+    assert test[0].question.startswith("Paige had 11 songs on her mp3 player.")
+    assert train[0].question.startswith("There are 64 students trying out")
+    full = data.load("multiarith", "test", data_dir=data_dir)
+    positions = [p.gold["source_id"] for p in test + train]
+    assert sorted(positions) == list(range(600))  # a partition of the 600 problems
+    for p in test[:20]:
+        q = full[p.gold["source_id"]]
+        assert (q.question, q.answer) == (p.question, p.answer)
+    rows = [(p.question, p.gold["final_ans"]) for p in test]
+    assert published.split_digest(rows) == yaml.safe_load(
+        (Path(published.__file__).parent / "splits" / "chilled_multiarith.yaml").read_text()
+    )["digest"]["test"]
+    # Ho et al.'s 420/180 split (reasoning-teacher) is a different one
+    assert published.chilled_split("test")[:3] == [123, 29, 122]
+
+
+def test_multiarith_180_split_stops_on_another_local_file(tmp_path, data_dir):
+    folder = tmp_path / "multiarith"
+    folder.mkdir()
+    rows = json.loads((data_dir / "multiarith" / "MultiArith.json").read_text())
+    rows[123]["lSolutions"] = [11.0]  # the first test problem, with another answer
+    (folder / "MultiArith.json").write_text(json.dumps(rows))
+    with pytest.raises(DataError, match="differ from the reference split"):
         data.load("multiarith", "chilled_test", data_dir=tmp_path)
-    rows = [{"question": f" Tom has {i} apples and gets 2 more. How many? ", "final_ans": str(i + 2)}
-            for i in range(180)]
-    folder = tmp_path / "multiarith" / "chilled"
-    folder.mkdir(parents=True)
-    (folder / "test.json").write_text(json.dumps(rows))  # a JSON array ...
-    got = data.load("multiarith", "chilled_test", data_dir=tmp_path)
-    assert len(got) == 180 and got[5].answer == 7.0 and got[5].id == "multiarith/chilled_test/5"
-    assert got[0].question == "Tom has 0 apples and gets 2 more. How many?"
-    (folder / "train.json").write_text("\n".join(json.dumps(r) for r in rows[:3]))  # ... or JSONL
-    assert [p.answer for p in data.load("multiarith", "chilled_train", data_dir=tmp_path)] == [
-        2.0, 3.0, 4.0]
-    (folder / "test.json").write_text(json.dumps([{"question": "x"}]))
-    with pytest.raises(DataError, match="test.json: item 0: missing field 'final_ans'"):
+    assert len(data.load("multiarith", "chilled_train", data_dir=tmp_path)) == 420
+    (folder / "MultiArith.json").write_text(json.dumps(rows[:500]))
+    with pytest.raises(DataError, match="needs 600"):
         data.load("multiarith", "chilled_test", data_dir=tmp_path)
+
+
+def test_chilled_svamp_still_names_its_public_source(tmp_path):
+    with pytest.raises(DataError, match=r"huggingface\.co/datasets/ChilleD/SVAMP"):
+        data.load("svamp", "chilled_test", data_dir=tmp_path)
 
 
 def test_siked_section5_on_and_off_policy_rows():

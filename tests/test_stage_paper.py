@@ -75,3 +75,67 @@ def test_no_runs_gives_empty_tables(tmp_path):
     paths = paper_tables([], [], tmp_path / "t", settings={"teacher_n": 4})
     assert _csv(tmp_path / "t", "siked").reproduced.isna().all()
     assert paths["siked"]["tex"].read_text().startswith("% siked")
+
+
+def _metric(tmp_path, name, **m):
+    path = tmp_path / f"{name}.json"
+    write_json(path, {"seed": 0, "round": 0, "n": 100, **m})
+    return path
+
+
+def test_per_run_settings_data_set_map_paper_key_lists_and_pretrained(tmp_path):
+    """The workflow's several teachers: per-method settings (teacher, teacher_n,
+    train_examples), eval sets mapped to the paper's data sets, a run standing for two
+    paper keys, Tailored's pretrained round with the string-equality score beside."""
+    files = [
+        # ETD Table 2 / Fig. 5: full data and a 1K subset, both codet5-base etd
+        _metric(tmp_path, "full", method="etd", student="codet5-base", dataset="asdiv",
+                accuracy=0.50, queried_as={"pot": {"accuracy": 0.40, "n": 100}}),
+        _metric(tmp_path, "k1", method="etd_1k", student="codet5-base", dataset="asdiv",
+                accuracy=0.30, queried_as={"pot": {"accuracy": 0.25, "n": 100}}),
+        # SIKeD: all-ASDiv eval set, siked_all standing for siked_onpolicy too (§5)
+        _metric(tmp_path, "sk", method="siked_all", student="gemma-2b", dataset="asdiv_all",
+                round=3, accuracy=0.59),
+        # Tailored: the untrained student, few-shot; numeric and string-equality scores
+        _metric(tmp_path, "pre", method="tailored", student="gpt-j-6b", dataset="gsm8k",
+                round="pretrained", accuracy=0.03, string_match={"accuracy": 0.02, "n": 100}),
+        _metric(tmp_path, "tl", method="tailored", student="gpt-j-6b", dataset="gsm8k",
+                round=2, accuracy=0.30, string_match={"accuracy": 0.28, "n": 100}),
+    ]
+    stats = [tmp_path / "s4.json", tmp_path / "s1.json"]
+    for path, teacher, total in ((stats[0], "chatgpt", 29892), (stats[1], "llama", 7473)):
+        write_json(path, {"teacher": teacher, "strategy": "cot", "total": total,
+                          "kept": total - 100, "dropped": 100, "drop_rate": 100 / total})
+    settings = {m: {"teacher": "chatgpt", "teacher_n": 4, "train_examples": "all"}
+                for m in ("etd", "tailored")}
+    settings["etd_1k"] = {"teacher": "chatgpt", "teacher_n": 4, "train_examples": 1000}
+    settings["siked_all"] = {"teacher": "llama", "teacher_n": 1, "train_examples": "all"}
+    out = tmp_path / "tables"
+    paper_tables(files, stats, out, method_map={"etd_1k": "etd",
+                                                "siked_all": ["siked_all", "siked_onpolicy"]},
+                 dataset_map={"asdiv_all": "asdiv"}, run_settings=settings,
+                 teacher_settings=[{"teacher": "chatgpt", "teacher_n": 4, "dataset": "gsm8k"},
+                                   {"teacher": "llama", "teacher_n": 1, "dataset": "gsm8k"}])
+    etd = _csv(out, "etd")
+    fig5 = etd[etd.table == "fig5"].set_index("setting")
+    assert fig5.loc["train_examples=1000", "reproduced"] == pytest.approx(25.0)
+    assert pd.isna(fig5.loc["train_examples=500", "reproduced"])
+    t2 = etd[(etd.table == "table2") & (etd.student == "codet5-base") & (etd.method == "etd")
+             & (etd.dataset == "asdiv")]
+    assert list(t2.reproduced) == [pytest.approx(50.0)]  # the full-data run only
+    t1 = etd[(etd.table == "table1") & (etd.method == "cotd")]
+    assert list(t1.reproduced) == [pytest.approx(100 * 100 / 29892)]  # the 4-path teacher
+    assert "teacher=chatgpt" in t1.iloc[0].reproduced_setting
+    siked = _csv(out, "siked")
+    for table, method in (("table1", "siked_all"), ("sec5-policy", "siked_onpolicy")):
+        row = siked[(siked.table == table) & (siked.method == method)
+                    & (siked.student == "gemma-2b") & (siked.dataset == "asdiv")].iloc[0]
+        assert row.reproduced == pytest.approx(59.0) and int(row.reproduced_round) == 3
+    tl = _csv(out, "tailored").set_index("round")
+    assert tl.loc["pretrained", "reproduced"] == pytest.approx(3.0)
+    assert tl.loc["pretrained", "reproduced_string"] == pytest.approx(2.0)
+    final = tl[(tl.index == "final") & (tl.dataset == "gsm8k")].iloc[0]
+    assert final.reproduced == pytest.approx(30.0) and str(final.reproduced_round) == "2"
+    md = (out / "paper_tailored.md").read_text()
+    assert "| string = |" in md and "| pretrained |" in md
+    assert "| string = |" not in (out / "paper_etd.md").read_text()

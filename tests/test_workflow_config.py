@@ -219,7 +219,7 @@ def test_teacher_options_match_the_backend_signatures(backend):
                         params[key].default)
     required = {k for k, p in params.items() if p.default is inspect.Parameter.empty}
     assert required == set(schema.get("required", [])), backend
-    names = SCHEMA["$defs"]["teacher"]["properties"]["name"]["enum"]
+    names = SCHEMA["$defs"]["teacher"]["properties"]["backend"]["enum"]
     assert set(names) == set(teachers.TEACHERS)
 
 
@@ -282,9 +282,10 @@ seed: 0
 train_set: {dataset: synthetic, split: train, options: {n: 10}}
 eval_sets:
   gsm8k: {dataset: gsm8k, split: tset}
-teacher:
-  name: annotated
-  options: {concurrency: 4}
+teachers:
+  t:
+    backend: annotated
+    options: {concurrency: 4}
 students:
   small:
     model: tiny-t5
@@ -303,11 +304,11 @@ def test_every_problem_at_once_with_file_line_and_key(tmp_path):
         check_config(yaml.safe_load(BAD), [path], schema=SCHEMA_FILE)
     problems = err.value.problems
     expect = [(4, "eval_sets.gsm8k.split", "'tset' is not one of ['train', 'test']"),
-              (7, "teacher.options.concurrency", "unknown key"),
-              (11, "students.small.train.epochs", "'eight' is not of type 'number'"),
-              (13, "methods.cotd.type", "'singel' is not one of"),
-              (14, "methods.potd.students", "unknown student 'nobody'"),
-              (15, "methods.siked.options.policy", "False is not one of ['on', 'off']")]
+              (8, "teachers.t.options.concurrency", "unknown key"),
+              (12, "students.small.train.epochs", "'eight' is not of type 'number'"),
+              (14, "methods.cotd.type", "'singel' is not one of"),
+              (15, "methods.potd.students", "unknown student 'nobody'"),
+              (16, "methods.siked.options.policy", "False is not one of ['on', 'off']")]
     assert len(problems) == len(expect), problems
     for line, (n, key, message) in zip(problems, expect):
         assert line.startswith(f"{path}:{n}: {key}: ") and message in line, (line, key)
@@ -334,3 +335,45 @@ def test_origins_follow_the_merge_order_and_anchors(tmp_path):
     assert f"{over}:5: methods.again.strategies[0]: 'xot'" in text  # the anchor's line
     assert "--config: results_dir: 5 is not of type 'string'" in text
     assert key_lines(over)[("methods", "again", "rounds")] == 6
+
+
+def test_the_old_singular_teacher_key_says_what_to_write(tmp_path):
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    cfg["teacher"] = {"name": "annotated"}
+    del cfg["teachers"]
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg, [path], schema=SCHEMA_FILE)
+    text = "\n".join(err.value.problems)
+    assert "teacher: the one `teacher:` is now `teachers: {<name>: {backend:" in text
+    assert "'teachers' is a required property" in text
+    assert "methods.cotd" not in text  # no teacher problem per method on top of it
+
+
+def test_teacher_train_and_eval_set_problems(tmp_path):
+    cfg = yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text())
+    cfg["teachers"]["other"] = {"backend": "annotated", "n": 2}
+    cfg["eval_sets"]["gsm8k_again"] = {"dataset": "gsm8k", "split": "test", "limit": 3,
+                                       "paper_key": "gsm8k"}
+    cfg["methods"]["potd"]["teacher"] = "nobody"
+    cfg["methods"]["l2md"] = {"type": "single", "strategies": ["l2m"], "teacher": "other",
+                              "eval_sets": ["gsm8k", "gsm8k_again", "nowhere"]}
+    cfg["methods"]["csqa"] = {"type": "single", "strategies": ["cot"], "teacher": "other",
+                              "train_set": {"dataset": "csqa", "split": "train"},
+                              "eval_sets": ["synthetic"]}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg, [path], schema=SCHEMA_FILE)
+    text = "\n".join(err.value.problems)
+    assert "methods.cotd.teacher: the config has 2 teachers (annotated, other): name" in text
+    assert "methods.potd.teacher: unknown teacher 'nobody' (teachers: annotated, other)" in text
+    assert "methods.l2md.eval_sets: unknown eval set 'nowhere'" in text
+    assert ("methods.l2md.eval_sets: eval sets 'gsm8k' and 'gsm8k_again' both stand for the "
+            "paper data set 'gsm8k'") in text
+    assert ("teachers.other: a teacher annotates one train set, but the methods naming "
+            "'other' use 2 (train: l2md; train_csqa_train: csqa)") in text
+    # cotd and potd are scored on every eval set (default): gsm8k twice as well
+    assert "methods.cotd.eval_sets: eval sets 'gsm8k' and 'gsm8k_again'" in text
+    assert len(err.value.problems) == 7, text

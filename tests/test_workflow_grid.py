@@ -92,16 +92,16 @@ def test_job_settings_add_the_operational_keys_back(cfg):
     assert whole == {**gen, "batch_size": 5, "progress": True}
     assert full("generation", {**gen, "batch_size": 3}, cfg, g.source("cotd", "tiny-t5"))[
         "batch_size"] == 3  # a key the params hold wins
-    teacher = {"name": "openai", "options": {"model": "m", "concurrency": 4,
-                                             "base_url": "http://x", "temperature": 0.7}}
-    paper = {**cfg, "teacher": teacher}
+    teacher = {"backend": "openai", "options": {"model": "m", "concurrency": 4,
+                                                "base_url": "http://x", "temperature": 0.7}}
+    paper = {**cfg, "teachers": {"gpt": teacher}}
     assert experimental("teacher", teacher["options"]) == {"model": "m", "temperature": 0.7}
     assert operational("teacher", teacher["options"]) == {"concurrency": 4, "base_url": "http://x"}
-    params = Grid(paper).teacher_params("openai")
-    assert params == {"name": "openai", "backend": "openai",
+    params = Grid(paper).teacher_params("gpt")
+    assert params == {"name": "gpt", "backend": "openai",
                       "options": {"model": "m", "temperature": 0.7}}
-    assert full("teacher", params["options"], paper, {"teacher": "openai"}) == teacher["options"]
-    assert section(paper, "filter", teacher="openai") == {}
+    assert full("teacher", params["options"], paper, {"teacher": "gpt"}) == teacher["options"]
+    assert section(paper, "filter", teacher="gpt") == {}
     with pytest.raises(KeyError, match="no teacher 'hf'"):
         section(paper, "teacher", teacher="hf")
 
@@ -201,8 +201,14 @@ def test_code_digests_depend_on_what_the_job_imports(cfg):
 def test_paper_settings(cfg):
     paper = _cfg("paper.yaml")
     g = Grid(paper)
-    assert g.problems == [] and g.paper_settings() == {"teacher_n": 4}
-    assert g.paper_train_dataset() == "gsm8k" and Grid(cfg).paper_train_dataset() is None
+    assert g.problems == []
+    settings = g.paper_settings()
+    assert set(settings) == set(paper["methods"])
+    assert settings["etd"] == {"teacher": "chatgpt", "teacher_n": 4, "train_examples": "all"}
+    teachers = g.paper_teacher_settings()
+    assert len(teachers) == len(Jobs(g, REPO).teacher_outputs("filter_stats.json"))
+    assert {"teacher": "chatgpt", "teacher_n": 4, "dataset": "gsm8k"} in teachers
+    assert {t["dataset"] for t in Grid(cfg).paper_teacher_settings()} == {None}  # synthetic
     assert g.paper_keys("methods")["siked_cotd"] == "cotd"
 
 

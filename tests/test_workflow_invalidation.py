@@ -27,8 +27,8 @@ from mathdistill.workflow.closure import ImportGraph
 
 pytestmark = pytest.mark.slow  # ~30 dry runs of the default grid (minutes on 2 cores)
 
-TEACHER = {"name": "openai", "options": {"model": "teacher-model", "temperature": 0.0,
-                                         "base_url": "http://127.0.0.1:9/v1"}, "n": 1}
+TEACHER = {"backend": "openai", "options": {"model": "teacher-model", "temperature": 0.0,
+                                            "base_url": "http://127.0.0.1:9/v1"}, "n": 1}
 
 
 def dry_jobs(out: str) -> list[dict]:
@@ -62,7 +62,7 @@ def direct(done) -> dict[str, str]:
 def done(tmp_path_factory, data_dir):
     """A work copy whose every output exists and is recorded as up to date."""
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    cfg["teacher"] = TEACHER
+    cfg["teachers"] = {"openai": TEACHER}
     work = work_copy(tmp_path_factory.mktemp("inv") / "wf")
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = snakemake(work, "-n", data_dir=data_dir).stdout
@@ -136,9 +136,10 @@ def test_comments_and_docstrings_rerun_nothing(done, change):
 
 
 @pytest.mark.parametrize("edit", [
-    lambda c: c["teacher"]["options"].update(concurrency=4),
-    lambda c: c["teacher"]["options"].update(base_url="http://elsewhere:8000/v1", timeout=30.0,
-                                             max_attempts=2, rate_limit=5.0, progress=False),
+    lambda c: c["teachers"]["openai"]["options"].update(concurrency=4),
+    lambda c: c["teachers"]["openai"]["options"].update(
+        base_url="http://elsewhere:8000/v1", timeout=30.0, max_attempts=2, rate_limit=5.0,
+        progress=False),
     lambda c: c["students"]["tiny-t5"]["generation"].update(batch_size=3, progress=True),
     lambda c: c["students"]["tiny-t5"]["train"].update(logging_steps=1,
                                                        gradient_checkpointing=True),
@@ -215,7 +216,7 @@ def test_a_code_edit_reruns_exactly_the_importers(done, change, all_jobs, module
 
 
 def test_an_experiment_setting_reruns_its_readers(done, change):
-    change.config(lambda c: c["teacher"]["options"].update(temperature=0.7))
+    change.config(lambda c: c["teachers"]["openai"]["options"].update(temperature=0.7))
     assert all(f.startswith("results/teacher/openai/") or "/round1/" in f for f in direct(done))
     assert {f.rsplit("/", 1)[1] for f in direct(done)} == {
         "raw.jsonl", "cost.json", "generated.jsonl", "programs.jsonl", "fdd_stats.json",

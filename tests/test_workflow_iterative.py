@@ -339,8 +339,8 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     assert all(len(log["sr_losses"]) == len(log["losses"]) > 0 for log in logs)
     assert any(x > 0 for log in logs for x in log["sr_losses"])
     assert logs[0]["reflection"] == {"margin": 1.0, "lam": 0.5, "max_sr_len": 192,
-                                     "prompt_loss_weight": 0.0, "seed": 0,
-                                     "prefix_cache": True, "unique_questions": False}
+                                     "prompt_loss_weight": 0.0, "prefix_cache": True,
+                                     "unique_questions": False, "seed": 0}
 
     # ---- tables: one row per method x round; plots
     with open(res / "tables" / "accuracy.csv", encoding="utf-8") as f:
@@ -364,3 +364,46 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     counts = job_counts(out)
     assert counts["tailored_train"] == 2 and "fdd_generate" not in counts
     assert counts["tailored_exam"] == 1  # round 1's: S_0 changes; round 0's exam does not
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_tiny_fewshot_tailored_end_to_end(tmp_path, data_dir):
+    """Tailored Learning as published, wired: the few-shot prompt in the exam, the round's
+    examples and the predictions (rule tailored_predict), the untrained student's
+    "pretrained" round with the string-equality score, in the tables."""
+    def change(cfg):
+        cfg["methods"] = {"tailored_fs": {
+            "type": "tailored", "strategies": ["cot"], "rounds": 1,
+            "options": {"prompt": "fewshot", "exam_limit": 8, "unique_questions": True,
+                        "positives_from_exam": True, "positive_strategies": ["l2m"],
+                        "exam": {"num_samples": 2, "max_new_tokens": 24}}}}
+
+    config = _config(tmp_path, change)
+    work = work_copy(tmp_path / "wf", config)
+    snakemake(work, "--cores", "2", data_dir=data_dir)
+    res = work / "results" / "tailored_fs" / "tiny-t5"
+    examples = read_jsonl(res / "round0" / "mixed.jsonl")
+    assert examples and all(ex["prompt"].count("Question:") == 4 and
+                            ex["prompt"].endswith("Reasoning:") for ex in examples)  # 3 demos
+    assert all(ex["target"].startswith(" ") and "\nAnswer: " in ex["target"] for ex in examples)
+    log = read_json(res / "round0" / "train_log.json")
+    assert log["reflection"]["unique_questions"] is True
+    for where, rnd in (("round0", 0), ("pretrained", "pretrained")):
+        preds = read_jsonl(res / where / "predictions" / "synthetic.jsonl")
+        assert len(preds) == 16 and all(p["meta"]["fewshot"] for p in preds)
+        assert {p["meta"]["round"] for p in preds} == {rnd}
+        assert all("string_correct" in p["meta"] for p in preds)
+        metrics = read_json(res / where / "metrics" / "synthetic.json")
+        assert metrics["round"] == rnd and metrics["n"] == 16
+        assert metrics["string_match"]["n"] == 16
+    assert read_jsonl(res / "round0" / "predictions" / "synthetic.jsonl")[0]["meta"][
+        "task"] == "gsm8k"  # synthetic problems take GSM8K's demos
+    with open(work / "results" / "tables" / "accuracy.csv", encoding="utf-8") as f:
+        rows = [(r["method"], r["round"]) for r in csv.DictReader(f)]
+    assert rows == [("tailored_fs", "pretrained"), ("tailored_fs", "0")]
+    strategies = (work / "results" / "tables" / "strategies.md").read_text()
+    assert "string_match" in strategies
+    logs = work / "results" / "logs"
+    assert (logs / "tailored_predict" / "tailored_fs" / "tiny-t5" / "round0" / "synthetic.log"
+            ).is_file() and not (logs / "predict" / "tailored_fs").exists()

@@ -19,7 +19,10 @@ Tables:
 - strategies: per (method, student, round, seed, data set): accuracy, the share of each strategy
   among the answers (`share_<s>`; Combined/SIKeD: the tag the student chose, ETD: the format
   that answered), their accuracy (`acc_<s>`), each queried format's own accuracy (ETD Table 3,
-  `queried_<s>`) and the fallback counts (`pot->eot`, ...); all in % except the counts.
+  `queried_<s>`) and the fallback counts (`pot->eot`, ...); all in % except the counts;
+  `string_match` where predictions carry it (Tailored Learning: the authors' string
+  equality, beside the numeric accuracy).
+Round "pretrained" (Tailored Learning's untrained, few-shot student) sorts before round 0.
 A missing value is an empty CSV cell and "-" in Markdown, never a number.
 """
 
@@ -38,6 +41,12 @@ __all__ = ["accuracy_table", "markdown", "strategy_table", "teacher_table", "tra
            "write_tables"]
 
 KEYS = ["method", "student", "round"]
+PRETRAINED = "pretrained"  # a round before any training (Tailored Learning's few-shot S_0)
+
+
+def _by_round(col: pd.Series) -> pd.Series:
+    """Sort key: the pretrained round before round 0."""
+    return col.map(lambda r: -1 if r == PRETRAINED else r) if col.name == "round" else col
 
 
 def _need(d: dict, keys, path) -> None:
@@ -82,7 +91,7 @@ def accuracy_table(metrics: Sequence[dict]) -> tuple[pd.DataFrame, dict[str, int
                 row[f"{d}_ci_{e}"] = None if a is None else 100.0 * a[f"ci_{e}"]
         rows.append(row)
     df = pd.DataFrame(rows, columns=cols).astype({c: float for c in cols[5:]})
-    return df.sort_values(KEYS, kind="stable").reset_index(drop=True), sizes
+    return df.sort_values(KEYS, kind="stable", key=_by_round).reset_index(drop=True), sizes
 
 
 def _agg(long: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -187,16 +196,21 @@ def strategy_table(metrics: Sequence[dict]) -> pd.DataFrame:
         for hop, c in (m.get("fallbacks") or {}).items():
             row[hop] = c
             groups["hops"][hop] = None
+        if m.get("string_match"):  # Tailored Learning: upstream's string equality
+            row["string_match"] = _pct(m["string_match"].get("accuracy"))
         rows.append(row)
     order = {s: i for i, s in enumerate(("cot", "pot", "eot", "l2m"))}
     cols = KEYS + ["seed", "dataset", "n", "accuracy"]
     for g in ("share", "acc", "queried"):
         cols += [f"{g}_{s}" for s in sorted(groups[g], key=lambda s: (order.get(s, 9), s))]
     cols += list(groups["hops"])
+    if any("string_match" in r for r in rows):
+        cols.insert(cols.index("accuracy") + 1, "string_match")
     df = pd.DataFrame(rows, columns=cols)
     for hop in groups["hops"]:  # counts stay integers (a missing count is None, not NaN)
         df[hop] = pd.Series([None if pd.isna(v) else int(v) for v in df[hop]], dtype=object)
-    return df.sort_values(KEYS + ["seed", "dataset"], kind="stable").reset_index(drop=True)
+    return df.sort_values(KEYS + ["seed", "dataset"], kind="stable",
+                          key=_by_round).reset_index(drop=True)
 
 
 def _cell(v, digits: int) -> str:
@@ -253,7 +267,10 @@ def write_tables(metrics_files: Sequence, filter_stats_files: Sequence,
         "strategies": "# Strategies per method, round and data set\n\n" + markdown(strategies)
                       + "\nshare_/acc_/queried_ in %: share of the answers in each strategy, "
                         "their accuracy, each format's own accuracy when queried with its "
-                        "trigger (ETD); a->b: answers that fell back from a to b.\n",
+                        "trigger (ETD); a->b: answers that fell back from a to b; "
+                        "string_match (Tailored Learning): accuracy by the authors' string "
+                        "equality, beside the numeric accuracy; round pretrained: the "
+                        "untrained student.\n",
     }
     for name, df in (("accuracy", acc), ("teacher", teacher), ("training", training),
                      ("strategies", strategies)):

@@ -23,9 +23,10 @@ problems it keeps, so ids are stable). What each loader puts in `gold`:
 ASDiv keeps a problem only when its answer is a single decimal number with an optional
 unit in parentheses; ratios (`3:4`), times, fractions (`5/2`), several numbers
 (`8; 40`) and names are skipped, counted and logged. `all_problems=True` keeps all 2,305
-with SIKeD's gold rule (`data.published`). Splits named `chilled_*` (MultiArith 420/180,
-SVAMP 700/300: SIKeD's 180-problem MultiArith test set, Tailored's per-task train splits)
-are files the data fetch provides; a missing one names its public source.
+with SIKeD's gold rule (`data.published`). Splits named `chilled_*`: MultiArith 420/180
+(SIKeD's 180-problem test set) is selected from MultiArith.json by a committed position
+list (`data.published.chilled_split`); SVAMP 700/300 (Tailored's per-task train split [D])
+is a file in the data dir, and a missing one names its public source.
 """
 
 from __future__ import annotations
@@ -143,14 +144,22 @@ def _multiarith(path: Path, name: str, split: str) -> Parsed:
 
 
 def _chilled_multiarith(path: Path, name: str, split: str) -> Parsed:
-    """ChilleD/MultiArith: `question`, `final_ans` (a string since its 2023-05-02 commit)."""
-    for index, row in enumerate(_json_items(path, published.json_rows(path), "problems")):
-        where = f"{path}: item {index}"
-        yield index, Problem(
-            id=f"{name}/{split}/{index}", dataset=name,
-            question=str(_field(row, "question", where)).strip(),
-            answer=_to_float(_field(row, "final_ans", where), where),
-            gold={"source": "ChilleD/MultiArith", "final_ans": str(row["final_ans"]).strip()})
+    """ChilleD/MultiArith's split of MultiArith.json (`data.published.chilled_split`): row k
+    is `multiarith/<split>/k`; the selection is checked against the reference digest."""
+    problems = dict(_multiarith(path, name, "test"))
+    positions = published.chilled_split(split.removeprefix("chilled_"))
+    if max(positions) >= len(problems):
+        raise DataError(f"{path}: {len(problems)} problems, but the ChilleD split needs 600")
+    rows = []
+    for k, i in enumerate(positions):
+        p = problems[i]
+        final = str(int(p.answer)) if float(p.answer).is_integer() else str(p.answer)
+        rows.append(Problem(id=f"{name}/{split}/{k}", dataset=name, question=p.question,
+                            answer=p.answer, gold={**p.gold, "final_ans": final,
+                                                   "split_source": "ChilleD/MultiArith"}))
+    published.check_chilled(path, split.removeprefix("chilled_"),
+                            [(p.question, p.gold["final_ans"]) for p in rows])
+    yield from enumerate(rows)
 
 
 def _csqa(path: Path, name: str, split: str) -> Parsed:
@@ -206,8 +215,8 @@ REGISTRY: dict[str, Spec] = {
                    "chilled_test": "svamp/chilled/test.json"}, _svamp),
     "asdiv": Spec({"test": "asdiv/ASDiv.xml"}, _asdiv, flags=("all_problems",)),
     "multiarith": Spec({"test": "multiarith/MultiArith.json",
-                        "chilled_train": "multiarith/chilled/train.json",
-                        "chilled_test": "multiarith/chilled/test.json"}, _multiarith,
+                        "chilled_train": "multiarith/MultiArith.json",
+                        "chilled_test": "multiarith/MultiArith.json"}, _multiarith,
                        parsers={"chilled_train": _chilled_multiarith,
                                 "chilled_test": _chilled_multiarith}),
     "csqa": Spec({"train": "csqa/train_rand_split.jsonl", "dev": "csqa/dev_rand_split.jsonl"},

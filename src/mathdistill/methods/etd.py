@@ -28,7 +28,7 @@ Algorithm (single stage, no rounds) [P]:
 Spec items and defaults:
 - [P] triggers, union, fallback order; "fails" = any executor error (timeout, syntax,
   runtime, no_answer, forbidden, unsolvable) or no value [D, spec 3.5].
-- [X] teacher decoding, paths per question (4 in the paper): `teacher.n` in config.
+- [X] teacher decoding, paths per question (4 in the paper): `teachers.<name>.n` in config.
 - [X] student decoding for inference: greedy [D] (the generation config of the method).
 - Options (`methods.<name>.options`): `order` (default `DEFAULTS["order"]`); the teacher
   data selection of `methods.selection` (`teacher_chains`, `data_size`, `data_fraction`,

@@ -22,15 +22,23 @@ from mathdistill.paper_tables.reported import (
     DATASETS,
     KEY,
     METRICS,
+    PRETRAINED,
     SINGLE,
     Reported,
     load_reported,
 )
 from mathdistill.stats import aggregate_seeds
 
-__all__ = ["compare", "rows_from_metrics", "teacher_rows"]
+__all__ = ["IDENTITY", "SETTING_DEFAULTS", "compare", "rows_from_metrics", "teacher_rows"]
 
 SINGLE_BY_STRATEGY = {s: m for m, s in SINGLE.items()}
+# setting columns kept apart whenever the reproduced rows carry them, though no paper table
+# names them (two teachers' rows are two reproduced values, never one mean)
+IDENTITY = ("teacher",)
+# a reported cell without one of these settings stands for its default: a run trained on a
+# subset (ETD Fig. 5's data sizes) matches only the cells that name its size
+SETTING_DEFAULTS = {"train_examples": "all"}
+_PRE = -1  # the "pretrained" round, internally (before round 0; never a "final" round)
 
 
 def rows_from_metrics(metrics: Iterable[Mapping]) -> list[dict]:
@@ -40,8 +48,10 @@ def rows_from_metrics(metrics: Iterable[Mapping]) -> list[dict]:
     for m in metrics:
         base = {"metric": "accuracy", "method": m["method"], "student": m["student"],
                 "dataset": m["dataset"], "round": m["round"], "seed": m.get("seed", 0)}
+        string = (m.get("string_match") or {}).get("accuracy")
         rows.append({**base, "strategy": m.get("strategy"), "value": m["accuracy"],
-                     "n_examples": m.get("n")})
+                     "n_examples": m.get("n"), **({"string_value": string}
+                                                   if string is not None else {})})
         for s, q in (m.get("queried_as") or {}).items():
             if s == SINGLE.get(m["method"]) and not m.get("strategy"):
                 continue  # a single-strategy method's own answer: already the row above
@@ -69,7 +79,11 @@ def _norm_strategy(method: str, strategy) -> str:
     return strategy or SINGLE.get(method, "")
 
 
-def _prepare(df: pd.DataFrame, student_map, method_map, settings) -> pd.DataFrame:
+def _round(r):
+    return _PRE if r == PRETRAINED else r
+
+
+def _prepare(df: pd.DataFrame, student_map, method_map, settings, dataset_map) -> pd.DataFrame:
     """Validated, normalised copy: value (fraction), "" for no student/strategy, int rounds;
     columns other than the key, seed, value, n_examples and `settings` are dropped."""
     df = df.copy()
@@ -95,12 +109,15 @@ def _prepare(df: pd.DataFrame, student_map, method_map, settings) -> pd.DataFram
         raise DataError(f"reproduced rows: unknown metric(s) {unknown}")
     df["student"] = [student_map.get(s, s) if isinstance(s, str) else "" for s in df["student"]]
     df["method"] = [method_map.get(m, m) for m in df["method"]]
+    df = df.explode("method", ignore_index=True)  # a run may stand for several paper keys
+    df["dataset"] = [dataset_map.get(d, d) for d in df["dataset"]]
     df["strategy"] = [_norm_strategy(m, s) for m, s in zip(df["method"], df["strategy"])]
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
-    rounds = pd.to_numeric(df["round"], errors="coerce")
-    if rounds.isna().any() or (rounds != rounds.round()).any() or (rounds < 0).any():
-        raise DataError(f"reproduced rows: round must be an integer >= 0, got "
-                        f"{df['round'][rounds.isna() | (rounds != rounds.round())].tolist()[:3]}")
+    rounds = pd.to_numeric(df["round"].map(_round), errors="coerce")
+    bad = rounds.isna() | (rounds != rounds.round()) | (rounds < _PRE)
+    if bad.any():
+        raise DataError(f"reproduced rows: round must be an integer >= 0 or "
+                        f"'{PRETRAINED}', got {df['round'][bad].tolist()[:3]}")
     df["round"] = rounds.astype(int)
     pct = df["metric"].map(METRICS) == "percent"
     bad = df[pct & ((df["value"] > 1) | (df["value"] < 0))]
@@ -109,7 +126,8 @@ def _prepare(df: pd.DataFrame, student_map, method_map, settings) -> pd.DataFram
         raise DataError(f"reproduced rows: {r['metric']} must be a fraction in [0, 1] (not a "
                         f"percent); got {r['value']} for {r['method']}/{r['student']}/"
                         f"{r['dataset']}")
-    df = df[[c for c in (*KEY, "seed", "value", "n_examples", *settings) if c in df]]
+    df = df[[c for c in (*KEY, "seed", "value", "n_examples", "string_value", *settings)
+             if c in df]]
     dup = df.duplicated(KEY + ["seed"] + [c for c in settings if c in df], keep=False)
     if dup.any():
         r = df[dup].iloc[0]
@@ -140,16 +158,33 @@ def _plain(v):
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
+def _string_means(df: pd.DataFrame, keys: list[str]) -> dict:
+    """{key tuple: mean string-equality accuracy over seeds} (Tailored Learning's score)."""
+    if "string_value" not in df or df["string_value"].isna().all():
+        return {}
+    agg = aggregate_seeds(df.astype({c: object for c in keys}), keys, value="string_value")
+    return {_key(r, keys): r["mean"] for _, r in agg.iterrows()}
+
+
+def _key(row, keys) -> tuple:
+    """The values of `keys` in `row`, missing ones (NaN) as None: a dict key."""
+    return tuple(None if not isinstance(row[k], str) and pd.isna(row[k]) else row[k]
+                 for k in keys)
+
+
 def compare(reproduced: pd.DataFrame, reported: Reported | None = None, *,
-            student_map: Mapping | None = None, method_map: Mapping | None = None
-            ) -> pd.DataFrame:
-    """One row per reported cell (and per matching reproduced setting), in file order."""
+            student_map: Mapping | None = None, method_map: Mapping | None = None,
+            dataset_map: Mapping | None = None) -> pd.DataFrame:
+    """One row per reported cell (and per matching reproduced setting), in file order.
+    `dataset_map`: reproduced data set (eval set) name -> the paper's data set key."""
     reported = reported or load_reported()
-    known = sorted({k for e in reported.entries for k, _ in e.setting})  # e.g. teacher_n
-    settings = [c for c in known if c in reproduced]
-    df = _prepare(reproduced, dict(student_map or {}), dict(method_map or {}), settings)
+    known = {k for e in reported.entries for k, _ in e.setting} | set(SETTING_DEFAULTS)
+    settings = [c for c in (*sorted(known), *IDENTITY) if c in reproduced]
+    df = _prepare(reproduced, dict(student_map or {}), dict(method_map or {}), settings,
+                  dict(dataset_map or {}))
     df = _with_averages(df, settings)
     agg = aggregate_seeds(df.astype({c: object for c in settings}), KEY + settings)
+    strings = _string_means(df, KEY + settings)
     index = {k: g for k, g in agg.groupby(["metric", "method", "student", "dataset", "strategy"],
                                           sort=False)}
     out = []
@@ -158,16 +193,19 @@ def compare(reproduced: pd.DataFrame, reported: Reported | None = None, *,
         cand = index.get((e.metric, e.method, e.student, e.dataset, strategy))
         matches = []
         if cand is not None:
-            for k, v in e.setting:
+            named = dict(e.setting)
+            for k, v in [*e.setting, *((k, d) for k, d in SETTING_DEFAULTS.items()
+                                        if k not in named)]:
                 if k in cand:
                     cand = cand[cand[k].isna() | (cand[k] == v)]
             if e.round == "final" and len(cand):
+                cand = cand[cand["round"] != _PRE]
                 others = [c for c in settings if c in cand]
                 last = cand.groupby(others, dropna=False)["round"].transform("max") \
-                    if others else cand["round"].max()
+                    if others and len(cand) else cand["round"].max()
                 cand = cand[cand["round"] == last]
             elif e.round != "final":
-                cand = cand[cand["round"] == e.round]
+                cand = cand[cand["round"] == _round(e.round)]
             matches = [r for _, r in cand.iterrows()]
         scale = 100.0 if METRICS[e.metric] == "percent" else 1.0
         for m in matches or [None]:
@@ -175,9 +213,12 @@ def compare(reproduced: pd.DataFrame, reported: Reported | None = None, *,
             out.append({
                 "paper": e.paper, "table": e.table, "metric": e.metric,
                 "student": e.student, "method": e.method, "queried_as": e.strategy,
-                "round": e.round, "reproduced_round": None if m is None else int(m["round"]),
+                "round": e.round,
+                "reproduced_round": None if m is None else _shown_round(m["round"]),
                 "dataset": e.dataset, "reported": e.value, "reproduced": rep,
                 "diff": None if rep is None or e.value is None else rep - e.value,
+                "reproduced_string": None if m is None else _scaled(
+                    strings.get(_key(m, KEY + settings)), scale),
                 "ci_low": None if m is None or pd.isna(m["ci_low"]) else m["ci_low"] * scale,
                 "ci_high": None if m is None or pd.isna(m["ci_high"]) else m["ci_high"] * scale,
                 "ci_kind": "" if m is None else m["ci_kind"],
@@ -188,3 +229,11 @@ def compare(reproduced: pd.DataFrame, reported: Reported | None = None, *,
                     f"{c}={_plain(m[c])}" for c in settings if not pd.isna(m[c])),
                 "tag": e.tag, "flag": e.flag, "note": e.note, "line": e.line})
     return pd.DataFrame(out)
+
+
+def _shown_round(r):
+    return PRETRAINED if int(r) == _PRE else int(r)
+
+
+def _scaled(v, scale):
+    return None if v is None or pd.isna(v) else v * scale

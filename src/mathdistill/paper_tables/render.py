@@ -22,6 +22,16 @@ DASH = "–"
 
 COLUMNS = ["student", "method", "queried as", "round", "dataset", "reported", "reproduced",
            "95% CI", "Δ", "CI"]
+STRING = "string ="  # a paper whose runs report upstream's string-equality score (Tailored)
+
+
+def _has_string(cmp: pd.DataFrame, paper: str) -> bool:
+    return "reproduced_string" in cmp and bool(
+        cmp.loc[cmp["paper"] == paper, "reproduced_string"].notna().any())
+
+
+def _columns(string: bool) -> list[str]:
+    return [*COLUMNS[:7], STRING, *COLUMNS[7:]] if string else COLUMNS
 
 
 def _num(x, digits=2, sign=False) -> str:
@@ -30,7 +40,7 @@ def _num(x, digits=2, sign=False) -> str:
     return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
-def _display(row, notes: list[str], table_setting: str) -> list[str]:
+def _display(row, notes: list[str], table_setting: str, string: bool = False) -> list[str]:
     digits = 2 if METRICS[row["metric"]] == "percent" else 0
     reported = _num(row["reported"], digits)
     if row["flag"]:
@@ -51,15 +61,20 @@ def _display(row, notes: list[str], table_setting: str) -> list[str]:
     method = row["method"]
     if row["setting"] != table_setting:  # a row-level setting (e.g. ETD Fig. 5 data sizes)
         method += f" [{row['setting']}]"
-    return [student, method, row["queried_as"] or DASH, rnd, row["dataset"], reported,
-            _num(row["reproduced"], digits), ci, _num(row["diff"], digits, sign=True), kind]
+    shown = [student, method, row["queried_as"] or DASH, rnd, row["dataset"], reported,
+             _num(row["reproduced"], digits), ci, _num(row["diff"], digits, sign=True), kind]
+    if string:
+        shown.insert(7, _num(row.get("reproduced_string"), digits))
+    return shown
 
 
 LEGEND = ("Δ = reproduced − reported (percentage points; counts for sampled/kept). "
           "reproduced = mean over seeds. 95% CI: t over seeds when seeds ≥ 2; for one seed "
           "the Wilson score interval of that run's accuracy over its n test problems, or a "
           f"normal interval (z = {Z975:.2f}) for an average of several sets. "
-          "round final (r) = the last round the grid ran (r). † = flagged reported value.")
+          "round final (r) = the last round the grid ran (r); pretrained = the untrained "
+          "student. string = (where shown): the accuracy by the authors' string equality, "
+          "beside the numeric one. † = flagged reported value.")
 
 
 def _sections(cmp: pd.DataFrame, reported: Reported, paper: str):
@@ -68,7 +83,8 @@ def _sections(cmp: pd.DataFrame, reported: Reported, paper: str):
         sub = cmp[(cmp["paper"] == paper) & (cmp["table"] == meta["id"])]
         notes: list[str] = []
         setting = ", ".join(f"{k}={v}" for k, v in sorted((meta.get("setting") or {}).items()))
-        rows = [_display(r, notes, setting) for _, r in sub.iterrows()]
+        string = _has_string(cmp, paper)
+        rows = [_display(r, notes, setting, string) for _, r in sub.iterrows()]
         yield meta, rows, notes
 
 
@@ -84,9 +100,10 @@ def _describe(meta) -> str:
 def to_markdown(cmp: pd.DataFrame, reported: Reported, paper: str) -> str:
     p = reported.papers[paper]
     out = [f"# {paper}: {p['title']}", "", f"Source: {p['source']}", "", LEGEND, ""]
+    cols = _columns(_has_string(cmp, paper))
     for meta, rows, notes in _sections(cmp, reported, paper):
         out += [f"## {meta['id']}: {meta['caption']}", "", _describe(meta), "",
-                "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(" --- " for _ in COLUMNS) + "|"]
+                "| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
         out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
         out += [""] + [f"†{i}: {n}" for i, n in enumerate(notes, 1)] + ([""] if notes else [])
     return "\n".join(out)
@@ -106,11 +123,13 @@ def to_latex(cmp: pd.DataFrame, reported: Reported, paper: str) -> str:
     """booktabs + longtable tables (\\usepackage{booktabs,longtable}): one per paper table,
     so SIKeD's 120-row Table 1 breaks across pages; footnotes below each table."""
     p = reported.papers[paper]
-    head = " & ".join(tex_escape(c) for c in COLUMNS) + r" \\"
+    cols = _columns(_has_string(cmp, paper))
+    head = " & ".join(tex_escape(c) for c in cols) + r" \\"
     out = [f"% {paper}: {tex_escape(p['title'])}", f"% {tex_escape(LEGEND)}", ""]
     for meta, rows, notes in _sections(cmp, reported, paper):
         caption = tex_escape(f"{paper} {meta['id']}: {meta['caption']}. {_describe(meta)}")
-        out += [r"{\small", r"\begin{longtable}{lllllrrrrl}",
+        align = "lllllrr" + "r" * (len(cols) - 8) + "l"
+        out += [r"{\small", r"\begin{longtable}{" + align + "}",
                 r"\caption{" + caption + r"}\label{tab:" + f"{paper}-{meta['id']}" + r"} \\",
                 r"\toprule", head, r"\midrule", r"\endfirsthead",
                 r"\toprule", head, r"\midrule", r"\endhead", r"\bottomrule", r"\endfoot"]

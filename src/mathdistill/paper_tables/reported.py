@@ -18,7 +18,7 @@ import yaml
 
 from mathdistill.io import DataError
 
-__all__ = ["AVG", "DATASETS", "KEY", "METRICS", "SINGLE", "Entry", "Reported",
+__all__ = ["AVG", "DATASETS", "KEY", "METRICS", "PRETRAINED", "SINGLE", "Entry", "Reported",
            "average_mismatches", "load_reported"]
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "paper_results.yaml"
@@ -29,6 +29,7 @@ TAGS = set("PACMSRXD")
 SINGLE = {"cotd": "cot", "potd": "pot", "eotd": "eot", "l2md": "l2m"}
 STRATEGIES = ("cot", "pot", "eot", "l2m")
 KEY = ["metric", "method", "student", "dataset", "round", "strategy"]
+PRETRAINED = "pretrained"  # round: the untrained student (Tailored Learning's S_0)
 ROW_KEYS = {"student", "method", "queried_as", "round", "values", "flags", "deltas", "setting",
             "tag", "note"}
 
@@ -42,7 +43,7 @@ class Entry:
     student: str          # "" = no student (teacher data)
     method: str
     strategy: str         # queried_as; "" = the method's own answer
-    round: int | str      # int or "final"
+    round: int | str      # int, "final" or "pretrained"
     dataset: str
     value: float | None   # percent (or a count); None = not reported
     tag: str
@@ -122,8 +123,9 @@ def _expand(path, paper, table, row, students, methods) -> list[Entry]:
     if q is not None and q not in STRATEGIES:
         _fail(path, row, f"queried_as must be one of {STRATEGIES} or null, got {q!r}")
     rnd = r.get("round", 0)
-    if not (rnd == "final" or (isinstance(rnd, int) and not isinstance(rnd, bool) and rnd >= 0)):
-        _fail(path, row, f"round must be an integer >= 0 or 'final', got {rnd!r}")
+    if not (rnd in ("final", PRETRAINED)
+            or (isinstance(rnd, int) and not isinstance(rnd, bool) and rnd >= 0)):
+        _fail(path, row, f"round must be an integer >= 0, 'final' or '{PRETRAINED}', got {rnd!r}")
     tag = r.get("tag", table.get("tag"))
     if tag not in TAGS:
         _fail(path, row, f"provenance tag must be one of {sorted(TAGS)}, got {tag!r}")

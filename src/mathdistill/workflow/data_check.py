@@ -48,7 +48,7 @@ def check_data(grid: Grid):
     files and how to get them."""
     from mathdistill.data.paths import data_dir
 
-    names = ["train", *grid.eval_sets]
+    names = [*grid.train_sets, *grid.eval_sets]
     todo = {n: grid.loader(n) for n in names
             if not os.path.exists(f"{grid.results}/data/{n}.jsonl")}
     needed = {f: n for n, spec in todo.items() for f in needed_files(spec)}

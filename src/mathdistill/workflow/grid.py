@@ -5,6 +5,7 @@
     grid.problems                            # [(key path, message)]: cross-key errors
     grid.runs                                # {"cotd": Run(...), "cotd-s1": Run(...), ...}
     grid.students_of("cotd"), grid.rounds("fdd"), grid.teacher_of("fdd")
+    grid.train_set_of("cotd"), grid.eval_sets_of("cotd")   # "train", ["gsm8k", ...]
     grid.train("cotd", "tiny-t5")            # the train rule's params (experiment settings)
     grid.round0_from("fdd")                  # "potd": the run whose round 0 fdd reuses
 
@@ -13,8 +14,10 @@ The first seed's run keeps the method's name, the others are `<name>-s<seed>`; a
 the method's config with train.seed and generation.seed set, so every rule treats it as a
 method of its own (own paths and params). `Run.method` is the configured name.
 
-Teachers: `teacher_of(run)` is the one place that says which teacher serves a method (its
-results live under teacher/<name>/); `settings.teacher_spec` reads that teacher's config.
+Teachers, train and eval sets: `teacher_of(run)` is the one place that says which teacher
+serves a method (`teachers: {name: spec}`, the method's `teacher`; its results live under
+teacher/<name>/), `train_set_of` / `eval_sets_of` which questions it learns from and is
+scored on (workflow.assign); `settings.teacher_spec` reads a teacher's config.
 Input paths and code digests of the rules: `workflow.jobs.Jobs`.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mathdistill.workflow.assign import assign
 from mathdistill.workflow.settings import experimental, merge, teacher_spec
 
 __all__ = ["CONTINUES", "MULTI_TYPES", "ROUND0_OF", "STRATEGIES", "Grid", "Run", "canon"]
@@ -34,14 +38,22 @@ ROUND0_OF = {"siked": "combined", "fdd": "single"}
 # type: (option, its default, the value that continues from round r-1)
 CONTINUES = {"siked": ("policy", "on", "on"), "fdd": ("init", "base", "previous"),
              "tailored": ("init", "previous", "previous")}
-# the options each iterative rule reads (its params): changing one reruns only those rules
+# the options each iterative rule reads (its params): changing one reruns only those rules.
+# Every option of these types is read by at least one rule or is CONTINUES' key (which
+# decides the train rule's inputs): tests/test_workflow_protocol.py checks it against the
+# schema and rules/*.smk.
 OPTION_KEYS = {
     "fdd": {"pool": ["pool_limit"], "exam": ["exam"],
             "generate": ["k", "min_agree", "rouge_threshold", "dedup_within_round"]},
-    "tailored": {"exam": ["exam_limit", "exam"], "feedback": ["feedback_per_question"],
+    # prompt/task: the student's prompt (the paper's few-shot one or the project's), in the
+    # exam, the round's examples, training (the examples carry it) and evaluation
+    "tailored": {"exam": ["exam_limit", "exam", "prompt", "task"],
+                 "feedback": ["feedback_per_question"],
                  "round": ["max_pos", "max_neg", "accumulate", "positives_from_exam",
-                           "positive_strategies"],
-                 "train": ["margin", "lambda", "max_sr_len", "prompt_loss_weight"]},
+                           "positive_strategies", "prompt", "task"],
+                 "train": ["margin", "lambda", "max_sr_len", "prompt_loss_weight",
+                           "prefix_cache", "unique_questions"],
+                 "eval": ["prompt", "task"]},
 }
 
 
@@ -84,6 +96,9 @@ class Grid:
         self.students = dict(config["students"])
         self.eval_sets = dict(config["eval_sets"])
         self.problems: list[tuple[tuple, str]] = []
+        self._assigned = assign(config)
+        self.problems += self._assigned.problems
+        self.train_sets = self._assigned.train_sets  # name -> loader spec
         self._check_budget()
         self.runs = self._seed_runs()
         self._round0 = {r: self._round0_from(r) for r in self.runs}
@@ -153,6 +168,14 @@ class Grid:
     def eval_strategy(self, run: str) -> str:
         return self.runs[run].cfg.get("eval_strategy") or self.strategies(run)[0]
 
+    def eval_sets_of(self, run: str) -> list[str]:
+        """The eval sets a run is scored on (its method's `eval_sets`, default all)."""
+        return list(self._assigned.evals[self.runs[run].method])
+
+    def train_set_of(self, run: str) -> str:
+        """The name of the train set a run learns from (its data: data/<name>.jsonl)."""
+        return self._assigned.train[self.runs[run].method]
+
     def cells(self):
         """(run, student, round) of every trained model."""
         for run in self.runs:
@@ -172,6 +195,24 @@ class Grid:
         key, default, value = CONTINUES[r.type]
         return r.options.get(key, default) == value
 
+    def fewshot_runs(self) -> list[str]:
+        """Tailored Learning runs with the paper's few-shot prompt (options.prompt
+        "fewshot"): evaluated by rule tailored_predict, plus an untrained "pretrained"
+        round (rules/tailored_eval.smk)."""
+        return [n for n in self.of_type("tailored")
+                if self.runs[n].options.get("prompt") == "fewshot"]
+
+    def predicted_by_predict(self) -> list[str]:
+        """The runs rule predict answers with: one strategy, the project's prompt."""
+        fewshot = set(self.fewshot_runs())
+        return [n for n in self.of_type(*MULTI_TYPES, exclude=True) if n not in fewshot]
+
+    def eval_task(self, run: str) -> str:
+        """Whose few-shot demos a trained Tailored student is evaluated with: options.task,
+        else its train set's data set (the prompt it was trained with) [D]."""
+        own = self.train_sets[self.train_set_of(run)]["dataset"]
+        return self.runs[run].options.get("task") or own
+
     def option_subset(self, run: str, step: str) -> dict:
         """The options of an FDD / Tailored run that rule `step` reads (OPTION_KEYS)."""
         r = self.runs[run]
@@ -184,8 +225,16 @@ class Grid:
 
     # ---------------------------------------------------------------- teachers
     def teacher_of(self, run: str) -> str:
-        """The teacher (name) that annotates a run's data; one per config today."""
-        return self.config["teacher"]["name"]
+        """The teacher (name) that annotates a run's data and answers its feedback calls:
+        the method's `teacher`, or the config's only teacher."""
+        name = self._assigned.teacher[self.runs[run].method]
+        if name is None:
+            raise KeyError(f"method {self.runs[run].method}: no teacher (see Grid.problems)")
+        return name
+
+    def teacher_train_set(self, teacher: str) -> str:
+        """The train set a teacher annotates (the one its methods share)."""
+        return next(self.train_set_of(r) for r in self.runs if self.teacher_of(r) == teacher)
 
     def teacher(self, name: str) -> dict:
         return teacher_spec(self.config, name)
@@ -215,18 +264,40 @@ class Grid:
 
     # ---------------------------------------------------------------- paper tables
     def paper_keys(self, kind: str) -> dict:
-        """{config name: paper_results.yaml key} of the students or methods with a paper_key."""
+        """{config name: paper_results.yaml key (a method: or a list of keys)} of the
+        students, methods or eval sets with a paper_key."""
         return canon({n: c["paper_key"] for n, c in self.config[kind].items() if c.get("paper_key")})
 
     def paper_settings(self) -> dict:
-        """Settings a paper table must match: the teacher's paths per question."""
-        teachers = list(self.teacher_strategies())
-        return {"teacher_n": self.teacher(teachers[0])["n"] if teachers else 1}
+        """{method: settings a paper table must match}: its teacher (name), the teacher's
+        paths per question (teacher_n) and the size of its training data (train_examples:
+        options.data_size, ETD Fig. 5; "all" without a subset)."""
+        out = {}
+        for run in self.runs.values():
+            if run.method in out:
+                continue
+            teacher = self.teacher_of(run.name)
+            opts = run.options
+            size = opts.get("data_size")
+            if size is not None and opts.get("data_unit", "example") == "question":
+                size = f"{size} questions"
+            elif size is None and opts.get("data_fraction") is not None:
+                size = f"{opts['data_fraction']:g} of all"
+            out[run.method] = {"teacher": teacher, "teacher_n": self.teacher(teacher)["n"],
+                               "train_examples": "all" if size is None else size}
+        return canon(out)
 
-    def paper_train_dataset(self) -> str | None:
-        """ETD Table 1 (teacher data) compares only when the teacher annotated GSM8K train."""
-        spec = self.config["train_set"]
-        return "gsm8k" if (spec["dataset"], spec["split"]) == ("gsm8k", "train") else None
+    def paper_teacher_settings(self) -> list[dict]:
+        """Per teacher_outputs() file (same order): the teacher, its paths per question and
+        the paper data set of its train set (ETD Table 1 compares GSM8K train only; None:
+        another train set)."""
+        out = []
+        for t, strategies in self.teacher_strategies().items():
+            spec = self.train_sets[self.teacher_train_set(t)]
+            gsm = (spec["dataset"], spec["split"]) == ("gsm8k", "train")
+            out += [{"teacher": t, "teacher_n": self.teacher(t)["n"],
+                     "dataset": "gsm8k" if gsm else None} for _ in strategies]
+        return out
 
     # ---------------------------------------------------------------- students' settings
     def source(self, run: str, student: str) -> dict:
@@ -250,9 +321,9 @@ class Grid:
         return canon({**experimental("generation", gen), **override})
 
     def loader(self, name: str) -> dict:
-        """The loader spec of a prepared data set ("train": the train set); data_dir is
+        """The loader spec of a prepared data set (a train set or an eval set); data_dir is
         where the files are, not what they are: the job reads it from the config."""
-        spec = self.config["train_set"] if name == "train" else self.eval_sets[name]
+        spec = self.train_sets[name] if name in self.train_sets else self.eval_sets[name]
         return canon({"dataset": spec["dataset"], "split": spec["split"],
                       "limit": spec.get("limit"), "options": spec.get("options", {})})
 

@@ -43,6 +43,14 @@ class Jobs:
     def data(self, name: str) -> str:
         return f"{self.R}/data/{name}.jsonl"
 
+    def train_file(self, run: str) -> str:
+        """The prepared train set a run learns from (its teacher annotated it)."""
+        return self.data(self.grid.train_set_of(run))
+
+    def teacher_problems(self, teacher: str) -> str:
+        """The prepared train set a teacher annotates."""
+        return self.data(self.grid.teacher_train_set(teacher))
+
     def teacher_file(self, teacher: str, strategy: str, name: str = "filtered.jsonl") -> str:
         return f"{self.R}/teacher/{teacher}/{strategy}/{name}"
 
@@ -102,7 +110,7 @@ class Jobs:
         r = int(r)
         self.previous_checkpoint(run, student, r, "fdd_pool")
         if r == 1:  # P_1: the questions of D_0
-            return {"train": self.data("train"), "d0": self.filtered(run)[0]}
+            return {"train": self.train_file(run), "d0": self.filtered(run)[0]}
         prev = self.round_dir(run, student, r - 1)  # P_r = hard(P_{r-1}) ∪ generated in r-1
         return {"pool": f"{prev}/pool.jsonl", "exam": f"{prev}/exam.jsonl",
                 "generated": f"{prev}/generated.jsonl"}
@@ -123,7 +131,8 @@ class Jobs:
         d = self.round_dir(run, student, r)
         extra = opts.get("positive_strategies") or []
         out = {"exam_file": f"{d}/exam.jsonl", "mistakes_file": f"{d}/mistakes.json",
-               "positive_files": self.filtered(run, extra) if extra else []}
+               "positive_files": self.filtered(run, extra) if extra else [],
+               "train_file": self.train_file(run)}  # answer choices (CSQA's prompt)
         if r == 0:
             out["teacher_files"] = self.filtered(run)
         else:
@@ -136,14 +145,14 @@ class Jobs:
     # ---------------------------------------------------------------- targets
     def metrics(self) -> list[str]:
         return [f"{self.round_dir(run, st, r)}/metrics/{d}.json"
-                for run, st, r in self.grid.cells() for d in self.grid.eval_sets]
+                for run, st, r in self.grid.cells() for d in self.grid.eval_sets_of(run)]
 
     def claim_runs(self) -> list[dict]:
         """What the claims rule reads: one entry per run, student, round and eval set with
         the run's meta and its predictions file (mathdistill.claims)."""
         return [{**self.grid.meta(run), "student": st, "round": r, "dataset": d,
                  "path": f"{self.round_dir(run, st, r)}/predictions/{d}.jsonl"}
-                for run, st, r in self.grid.cells() for d in self.grid.eval_sets]
+                for run, st, r in self.grid.cells() for d in self.grid.eval_sets_of(run)]
 
     def train_logs(self) -> list[str]:
         return [f"{self.round_dir(run, st, r)}/train_log.json" for run, st, r in self.grid.cells()]
@@ -152,6 +161,15 @@ class Jobs:
         """SIKeD's per-round mix statistics (alpha) of every siked run."""
         return [f"{self.round_dir(run, st, r)}/mix_stats.json" for run, st, r in self.grid.cells()
                 if self.grid.run(run).type == "siked"]
+
+    def pretrained_dir(self, run: str, student: str) -> str:
+        """The untrained student's outputs of a few-shot Tailored run (Grid.fewshot_runs)."""
+        return f"{self.R}/{run}/{student}/pretrained"
+
+    def pretrained_metrics(self) -> list[str]:
+        return [f"{self.pretrained_dir(run, st)}/metrics/{d}.json"
+                for run in self.grid.fewshot_runs() for st in self.grid.students_of(run)
+                for d in self.grid.eval_sets_of(run)]
 
     def teacher_call_costs(self) -> list[str]:
         """The cost records of the teacher calls made by FDD (question generation and

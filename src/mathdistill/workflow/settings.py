@@ -15,8 +15,9 @@ started with (`snakemake.config`: the same --configfile/--config as the main pro
 in SLURM job steps). Keys of a method's `options` (e.g. `options.exam`) are always
 experiment settings.
 
-The teacher of a config is looked up here and only here (`teacher_spec`), by the name a
-method's jobs carry in their paths.
+A teacher's settings are looked up here and only here (`teacher_spec`), by the name a
+teacher's jobs carry in their paths (`teachers: {name: spec}`; which teacher serves a
+method: `grid.Grid.teacher_of`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ OPERATIONAL: dict[str, frozenset[str]] = {
     "train": frozenset({"logging_steps", "gradient_checkpointing", "compile", "fused_optim"}),
     # students.<name>.generation / methods.<name>.generation (GenerationConfig)
     "generation": frozenset({"batch_size", "progress"}),
-    # teacher.options (the backends' keyword options): where the server/cache/demo data
+    # teachers.<name>.options (the backends' keyword options): where the server/cache/demo data
     # live, credentials, client concurrency, retries, timeouts, batching and devices
     "teacher": frozenset({
         "base_url", "api_key", "api_key_env", "send_key_header", "max_tokens_field",
@@ -43,7 +44,7 @@ OPERATIONAL: dict[str, frozenset[str]] = {
         "data_dir", "progress", "batch_size", "device", "chunk_size", "tensor_parallel_size",
         "gpu_memory_utilization", "max_failed_streak", "max_connection_failures",
         "connect_timeout"}),
-    # teacher.filter (filtering.filter_rationales options)
+    # teachers.<name>.filter (filtering.filter_rationales options)
     "filter": frozenset({"progress"}),
 }
 
@@ -70,12 +71,13 @@ def operational(name: str, settings: Mapping | None) -> dict:
 
 
 def teacher_spec(config: Mapping, name: str) -> dict:
-    """{"backend", "options", "n", "filter"} of the teacher `name` (its results folder
-    teacher/<name>/). One teacher today: `config["teacher"]`, whose name is its backend."""
-    spec = config["teacher"]
-    if spec["name"] != name:
-        raise KeyError(f"config: no teacher {name!r} (teacher.name is {spec['name']!r})")
-    return {"backend": spec["name"], "options": dict(spec.get("options") or {}),
+    """{"backend", "options", "n", "filter"} of the teacher `name`: `config["teachers"][name]`
+    (its results folder teacher/<name>/)."""
+    teachers = config.get("teachers") or {}
+    if name not in teachers:
+        raise KeyError(f"config: no teacher {name!r} (teachers: {', '.join(teachers) or 'none'})")
+    spec = teachers[name]
+    return {"backend": spec["backend"], "options": dict(spec.get("options") or {}),
             "n": spec.get("n", 1), "filter": dict(spec.get("filter") or {})}
 
 

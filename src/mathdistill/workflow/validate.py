@@ -154,6 +154,13 @@ def _validator(schema: str):
 
 
 _UNEXPECTED = re.compile(r"\(((?:'[^']*'(?:, )?)+) (?:was|were) unexpected\)")
+# keys of earlier config versions: what to write instead
+REMOVED = {
+    ("teacher",): "the one `teacher:` is now `teachers: {<name>: {backend: <the old "
+                  "teacher.name>, options: ..., n: ..., filter: ...}}` (e.g. teachers: "
+                  "{annotated: {backend: annotated}}); with several teachers each method "
+                  "names its own (methods.<m>.teacher: <name>)",
+}
 
 
 def schema_errors(config: Mapping, schema: str | Path) -> list[tuple[tuple, str]]:
@@ -164,7 +171,8 @@ def schema_errors(config: Mapping, schema: str | Path) -> list[tuple[tuple, str]
         found = _UNEXPECTED.search(error.message)
         if found and error.validator in ("additionalProperties", "unevaluatedProperties"):
             for key in re.findall(r"'([^']*)'", found.group(1)):
-                out.append(((*path, key), "unknown key (not in config/schema.yaml)"))
+                out.append(((*path, key), REMOVED.get((*path, key),
+                                                      "unknown key (not in config/schema.yaml)")))
         elif "propertyNames" in error.relative_schema_path:  # the key itself
             out.append(((*path, error.instance), f"not a valid name: {error.message}"))
         else:
