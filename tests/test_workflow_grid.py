@@ -279,6 +279,10 @@ def test_needed_files_follow_the_loader_registry():
 
 
 def test_a_budget_forbids_per_run_training_lengths():
+    from mathdistill.students.budget import LENGTH_KEYS
+    from mathdistill.workflow.grid import BUDGET_LENGTH_KEYS
+
+    assert BUDGET_LENGTH_KEYS == LENGTH_KEYS
     cfg = _cfg("config.yaml")
     assert cfg.get("budget") and not Grid(cfg).problems
     cfg["methods"]["cotd"]["train"] = {"epochs": 3}

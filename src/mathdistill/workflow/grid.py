@@ -38,6 +38,8 @@ ROUND0_OF = {"siked": "combined", "fdd": "single"}
 # type: (option, its default, the value that continues from round r-1)
 CONTINUES = {"siked": ("policy", "on", "on"), "fdd": ("init", "base", "previous"),
              "tailored": ("init", "previous", "previous")}
+# train keys a `budget` replaces (students.budget.LENGTH_KEYS; that module imports torch)
+BUDGET_LENGTH_KEYS = ("epochs", "max_steps")
 # the options each iterative rule reads (its params): changing one reruns only those rules.
 # Every option of these types is read by at least one rule or is CONTINUES' key (which
 # decides the train rule's inputs): tests/test_workflow_protocol.py checks it against the
@@ -109,11 +111,9 @@ class Grid:
         """With a `budget`, no student or method may set its own training length."""
         if not self.config.get("budget"):
             return
-        from mathdistill.students.budget import LENGTH_KEYS
-
         for kind in ("students", "methods"):
             for name, cfg in self.config[kind].items():
-                for key in LENGTH_KEYS:
+                for key in BUDGET_LENGTH_KEYS:
                     if (cfg.get("train") or {}).get(key) is not None:
                         why = "budget.steps_per_round sets every run's length: remove this key"
                         self.problems.append(((kind, name, "train", key), why))
