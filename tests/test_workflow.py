@@ -297,7 +297,8 @@ def test_schema_rejects_bad_config(tmp_path, data_dir, change, message):
 
 
 def test_missing_data_stops_the_dry_run(tmp_path, data_dir):
-    work = work_copy(tmp_path / "wf")
+    # a grid with real data sets (the embedded default's are synthetic: it needs no files)
+    work = work_copy(tmp_path / "wf", REPO / "tests" / "configs" / "grid.yaml")
     empty = tmp_path / "data"
     (empty / "gsm8k").mkdir(parents=True)
     proc = snakemake(work, "-n", data_dir=empty, check=False)

@@ -104,7 +104,7 @@ def test_default_dag_round_dependencies(default_dag):
                         and j["wildcards"].get("method") == m and j["wildcards"]["round"] == "0"]
     etd = [m for m, c in cfg["methods"].items() if c["type"] == "etd"]
     for m in etd:
-        pred = find(jobs, "predict_multi", method=m, round=0, dataset="gsm8k")
+        pred = find(jobs, "predict_multi", method=m, round=0, dataset=next(iter(cfg["eval_sets"])))
         assert f"results/{m}/tiny-t5/round0/checkpoint" in pred["input"]
     plots = find(jobs, "plots")
     assert {f"results/{m}/tiny-t5/round0/mix_stats.json" for m in siked} <= set(plots["input"])

@@ -150,9 +150,10 @@ class Jobs:
     def claim_runs(self) -> list[dict]:
         """What the claims rule reads: one entry per run, student, round and eval set with
         the run's meta and its predictions file (mathdistill.claims)."""
-        return [{**self.grid.meta(run), "student": st, "round": r, "dataset": d,
+        runs = [{**self.grid.meta(run), "student": st, "round": r, "dataset": d,
                  "path": f"{self.round_dir(run, st, r)}/predictions/{d}.jsonl"}
                 for run, st, r in self.grid.cells() for d in self.grid.eval_sets_of(run)]
+        return sorted(runs, key=lambda x: x["path"])  # params: not the config's key order
 
     def train_logs(self) -> list[str]:
         return [f"{self.round_dir(run, st, r)}/train_log.json" for run, st, r in self.grid.cells()]
