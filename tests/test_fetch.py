@@ -240,7 +240,7 @@ def test_fallback_url_and_every_failure_reported(tmp_path, data_dir, serve, monk
     monkeypatch.setattr(sources, "FILES", (dataclasses.replace(f, remotes=f.remotes[:1] * 2),))
     with pytest.raises(FetchError) as e:
         fetch(tmp_path / "b", progress=False)
-    assert str(e.value).count("404") == 2 and not (tmp_path / "b").exists()
+    assert str(e.value).count("404 Client Error") == 2 and not (tmp_path / "b").exists()
 
 
 def test_bad_names_and_verify_cli(tmp_path, data_dir, capsys):

@@ -266,7 +266,8 @@ def test_failures_exit_nonzero_and_rerun_asks_only_them(tmp_path, server, proxy)
     proxy.fault = lambda key, body: "401"  # a wrong key: aborts at once
     t0 = time.time()
     denied = run(teach_cmd(tmp_path / "auth", proxy.url, model, k=6)[0])
-    assert denied.returncode == 2 and proxy.url in denied.stderr and "401" in denied.stderr
+    assert denied.returncode == 2 and proxy.url in denied.stderr
+    assert "401" in denied.stderr.replace(proxy.url, "")  # not a port number
     assert len(proxy.since(t0)) <= 2  # only what was already in flight
 
     proxy.fault = lambda key, body: "drop"  # the server went away mid-run
