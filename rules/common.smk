@@ -57,6 +57,11 @@ def round_meta(w):  # (no **kwargs: Snakemake would pass input, resources, ... i
     return GRID.meta(w.method, student=w.student, round=int(w.round))
 
 
+def round_priority(w):
+    """Priority of a round's jobs: the training runs on the longest chain it starts."""
+    return GRID.chain(w.method, int(w.round))
+
+
 def source(w):
     """Where the job's script finds its operational settings (workflow.settings.full)."""
     return GRID.source(w.method, w.student)

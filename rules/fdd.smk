@@ -23,6 +23,7 @@ rule fdd_pool:
         f"{R}/logs/fdd_pool/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
+    priority: round_priority
     threads: res("default", "threads")
     script:
         "../workflow/scripts/fdd_pool.py"
@@ -49,6 +50,7 @@ rule fdd_exam:
         f"{R}/benchmarks/fdd_exam/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
+    priority: round_priority
     threads: res("predict", "threads")
     resources:
         mem_mb=res("predict", "mem_mb"),
@@ -81,6 +83,7 @@ rule fdd_generate:
         f"{R}/logs/fdd_generate/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/teacher.yaml"
+    priority: round_priority
     threads: res("teacher", "threads")
     resources:
         mem_mb=res("teacher", "mem_mb"),
@@ -105,6 +108,7 @@ rule fdd_round:
         f"{R}/logs/fdd_round/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
+    priority: round_priority
     threads: res("default", "threads")
     script:
         "../workflow/scripts/fdd_round.py"

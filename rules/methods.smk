@@ -20,6 +20,7 @@ rule build_round:
         f"{R}/logs/build_round/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
+    priority: round_priority
     threads: res("default", "threads")
     script:
         "../workflow/scripts/build_round.py"

@@ -26,6 +26,7 @@ rule siked_generate:
         f"{R}/benchmarks/siked_generate/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
+    priority: round_priority
     threads: res("predict", "threads")
     resources:
         mem_mb=res("predict", "mem_mb"),
@@ -52,6 +53,7 @@ rule siked_round:
         f"{R}/logs/siked_round/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
+    priority: round_priority
     threads: res("default", "threads")
     script:
         "../workflow/scripts/siked_round.py"

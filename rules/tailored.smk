@@ -5,7 +5,10 @@
 #   pools, tailored_stats.json) -> tailored_train (L = L_LM + lambda * L_SR, from the round
 #   r-1 checkpoint: `resume_from` of Jobs.base_model, init "previous"; round 0 from the base).
 # Input functions: mathdistill.workflow.jobs.Jobs (tailored_*); option subsets per rule:
-# Grid.option_subset.
+# Grid.option_subset. Without self-reflection (lambda 0) round 0 may be a single method's
+# (round0_from: rule reuse_round0, rules/reuse.smk).
+
+ruleorder: reuse_round0 > tailored_train
 
 
 rule tailored_exam:
@@ -31,6 +34,7 @@ rule tailored_exam:
         f"{R}/benchmarks/tailored_exam/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
+    priority: round_priority
     threads: res("predict", "threads")
     resources:
         mem_mb=res("predict", "mem_mb"),
@@ -57,6 +61,7 @@ rule tailored_feedback:
         f"{R}/logs/tailored_feedback/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/teacher.yaml"
+    priority: round_priority
     threads: res("teacher", "threads")
     resources:
         mem_mb=res("teacher", "mem_mb"),
@@ -84,6 +89,7 @@ rule tailored_round:
         f"{R}/logs/tailored_round/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
+    priority: round_priority
     threads: res("default", "threads")
     script:
         "../workflow/scripts/tailored_round.py"
@@ -110,6 +116,7 @@ rule tailored_train:
         f"{R}/benchmarks/train/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
+    priority: round_priority
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),

@@ -24,6 +24,7 @@ rule train:
         f"{R}/benchmarks/train/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
+    priority: round_priority
     threads: res("train", "threads")
     resources:
         mem_mb=res("train", "mem_mb"),

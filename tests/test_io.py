@@ -8,6 +8,7 @@ import pytest
 
 from mathdistill.io import (
     DataError,
+    atomic_dir,
     atomic_open,
     iter_jsonl,
     read_json,
@@ -123,3 +124,19 @@ def test_read_yaml_names_file_and_line(tmp_path):
     assert read_yaml(path) == {"model": "m"}
     with pytest.raises(DataError, match="file not found"):
         read_yaml(tmp_path / "missing.yaml")
+
+
+def test_atomic_dir_replaces_only_on_success(tmp_path):
+    out = tmp_path / "ckpt"
+    with atomic_dir(out) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".ckpt.")
+        (tmp / "a").write_text("1")
+    assert (out / "a").read_text() == "1" and oct(out.stat().st_mode & 0o777) != "0o700"
+    with pytest.raises(RuntimeError), atomic_dir(out) as tmp:
+        (tmp / "b").write_text("2")
+        raise RuntimeError("half written")
+    assert sorted(p.name for p in out.iterdir()) == ["a"]        # the old dir, untouched
+    with atomic_dir(out) as tmp:
+        (tmp / "c").write_text("3")
+    assert sorted(p.name for p in out.iterdir()) == ["c"]        # replaced whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temp dirs left

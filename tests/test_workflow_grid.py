@@ -140,7 +140,41 @@ def test_round0_reuse_and_its_problems(cfg):
     problems = dict(Grid(bad).problems)
     assert "strategies ['cot']" in problems[("methods", "fdd", "round0_from")]
     assert "no method 'nope'" in problems[("methods", "siked_all", "round0_from")]
-    assert "only a siked or fdd method" in problems[("methods", "etd", "round0_from")]
+    assert "only siked/fdd/tailored methods" in problems[("methods", "etd", "round0_from")]
+
+
+def test_tailored_reuses_a_single_round0_only_without_self_reflection(cfg):
+    """Tailored Learning without L_SR (lambda 0) and with the project's prompt trains round
+    0 exactly as the single method on its strategy does: it may copy that run's round 0."""
+    cfg["methods"]["tailored"]["round0_from"] = "cotd"
+    opts = cfg["methods"]["tailored"].setdefault("options", {})
+    opts["lambda"] = 0
+    g = Grid(cfg)
+    assert g.problems == [] and g.round0_from("tailored") == "cotd"
+    assert "tailored" in g.reuse_round0
+    jobs = Jobs(g, REPO)
+    assert jobs.reused("tailored", "tiny-t5", "checkpoint") == \
+        "results/cotd/tiny-t5/round0/checkpoint"
+    # round 1 reads its own exam (of the copied round 0) and feedback, nothing of round 0
+    assert not any("round0" in str(v) for v in jobs.round_inputs("tailored", "tiny-t5", 1).values())
+    for change, needle in [({"lambda": 0.5}, "without self-reflection"),
+                           ({"prompt": "fewshot"}, "project's prompt")]:
+        bad = copy.deepcopy(cfg)
+        bad["methods"]["tailored"]["options"].update(change)
+        assert needle in dict(Grid(bad).problems)[("methods", "tailored", "round0_from")]
+    bad = copy.deepcopy(cfg)
+    bad["methods"]["tailored"]["round0_from"] = "potd"
+    assert "strategies ['pot']" in dict(Grid(bad).problems)[("methods", "tailored", "round0_from")]
+
+
+def test_round0_reuse_needs_the_same_teacher(cfg):
+    cfg["teachers"]["other"] = copy.deepcopy(next(iter(cfg["teachers"].values())))
+    cfg["methods"]["potd"]["teacher"] = "other"
+    for name, m in cfg["methods"].items():
+        if name != "potd":
+            m.setdefault("teacher", next(iter(cfg["teachers"])))
+    problems = dict(Grid(cfg).problems)
+    assert "teacher other" in problems[("methods", "fdd", "round0_from")]
 
 
 def test_unknown_students_are_problems(cfg):
@@ -289,3 +323,12 @@ def test_a_budget_forbids_per_run_training_lengths():
     cfg["students"]["tiny-t5"]["train"]["max_steps"] = 10
     assert sorted(p[0] for p in Grid(cfg).problems) == [
         ("methods", "cotd", "train", "epochs"), ("students", "tiny-t5", "train", "max_steps")]
+
+
+def test_chain_priority_puts_rounds_others_wait_for_first():
+    g = Grid(_cfg("config.yaml"))
+    assert g.chain("potd", 0) == 2 and g.chain("fdd", 1) == 1      # potd -> fdd round 1
+    assert g.chain("combined", 0) == 2 and g.chain("siked", 0) == 2  # combined -> siked r1
+    assert g.chain("cotd", 0) == 2                                   # cotd -> tailored_nosr r1
+    assert g.chain("tailored", 0) == 2 and g.chain("tailored", 1) == 1
+    assert g.chain("eotd", 0) == 1 and g.chain("etd", 0) == 1

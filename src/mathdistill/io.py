@@ -6,6 +6,8 @@
     problems = read_records("data.jsonl", Problem) # validates each line into a record
     for lineno, r in iter_records("r.jsonl", Rationale): ...   # with line numbers
     cfg = read_yaml("teacher.yaml")                # DataError("teacher.yaml:4: invalid YAML: ...")
+    with atomic_dir("results/ckpt") as tmp:        # a directory: built in a temp dir beside
+        model.save_pretrained(tmp)                 # it, renamed over it only on success
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -60,6 +63,28 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike):
+    """Yield a fresh temp dir beside `path` (.<name>.XXXX.tmp); if the block succeeds it
+    replaces `path` (an older `path` is moved aside, then deleted), else it is deleted."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    os.chmod(tmp, 0o777 & ~_read_umask())  # mkdtemp makes it 0700
+    try:
+        yield tmp
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / "x")  # move the old dir aside, then swap in the new one
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

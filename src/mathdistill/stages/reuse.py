@@ -24,7 +24,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from mathdistill.io import read_json, write_json
+from mathdistill.io import atomic_dir, read_json, write_json
 
 __all__ = ["reuse_checkpoint", "reuse_file"]
 
@@ -43,8 +43,6 @@ def reuse_checkpoint(checkpoint, log_json, out_dir, log_out, *, meta: Mapping) -
 
     Workflow bookkeeping files (Snakemake's `.snakemake_timestamp`) are not linked: touching
     the copy's would touch the source's too, and make it look newer than its consumers."""
-    from mathdistill.students.fsutil import atomic_dir
-
     with atomic_dir(out_dir) as tmp:
         tmp.rmdir()
         shutil.copytree(checkpoint, tmp, copy_function=_link_or_copy,

@@ -9,7 +9,7 @@
 
 Modules: tokenizer (project-trained BPE), presets (tiny-* families), loading, lora,
 encoding (examples -> features, collator), training (TrainConfig, StudentTrainer, train),
-generation (GenerationConfig, generate), fsutil (atomic dirs), config (shared helpers).
+generation (GenerationConfig, generate), config (shared helpers).
 """
 
 from .generation import GenerationConfig, generate, truncate_at_stop

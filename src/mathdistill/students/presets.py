@@ -37,7 +37,8 @@ from transformers import (
     T5Config,
 )
 
-from .fsutil import atomic_dir
+from mathdistill.io import atomic_dir
+
 from .tokenizer import PROMPT_TEXTS, train_tokenizer
 
 logger = logging.getLogger(__name__)

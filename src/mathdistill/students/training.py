@@ -40,11 +40,10 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
-from mathdistill.io import write_json
+from mathdistill.io import atomic_dir, write_json
 
 from .config import bf16_available, cuda_available
 from .encoding import StudentCollator, encode_examples
-from .fsutil import atomic_dir
 from .loading import load
 from .lora import is_peft
 from .presets import is_preset

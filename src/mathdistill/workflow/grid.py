@@ -34,7 +34,9 @@ __all__ = ["CONTINUES", "MULTI_TYPES", "ROUND0_OF", "STRATEGIES", "Grid", "Run",
 STRATEGIES = ("cot", "pot", "eot", "l2m")
 MULTI_TYPES = ("etd", "combined", "siked")  # predicted by rule predict_multi
 # type -> the type of method whose round 0 it may reuse (methods.<name>.round0_from)
-ROUND0_OF = {"siked": "combined", "fdd": "single"}
+# (tailored: only without self-reflection, lambda 0, and the project's prompt: its round 0
+# is then plain distillation of the teacher's rationales, i.e. the single method's run)
+ROUND0_OF = {"siked": "combined", "fdd": "single", "tailored": "single"}
 # type: (option, its default, the value that continues from round r-1)
 CONTINUES = {"siked": ("policy", "on", "on"), "fdd": ("init", "base", "previous"),
              "tailored": ("init", "previous", "previous")}
@@ -182,6 +184,17 @@ class Grid:
             for student in self.students_of(run):
                 for r in self.rounds(run):
                     yield run, student, r
+
+    def chain(self, run: str, r: int) -> int:
+        """The number of training runs on the longest chain that starts with round r of
+        `run`: its later rounds, and for round 0 the rounds of runs that reuse it
+        (round0_from). The jobs of a round get it as their priority, so that the rounds
+        others wait for start first (critical path first; ties: Snakemake's choice)."""
+        r = int(r)
+        nxt = [(run, r + 1)] if r + 1 < len(self.rounds(run)) else []
+        if r == 0:
+            nxt += [(x, 1) for x in self.runs if self._round0[x] == run and len(self.rounds(x)) > 1]
+        return 1 + max((self.chain(*n) for n in nxt), default=0)
 
     def is_tiny(self, student: str) -> bool:
         return self.students[student]["model"].startswith("tiny-")
@@ -343,7 +356,7 @@ class Grid:
             self.problems.append((path, f"{src!r}: {message}"))
 
         if r.type not in ROUND0_OF:
-            return problem(f"only a {' or '.join(ROUND0_OF)} method can reuse round 0 "
+            return problem(f"only {'/'.join(ROUND0_OF)} methods can reuse round 0 "
                            f"(this one is {r.type})")
         want = ROUND0_OF[r.type]
         if src not in self.config["methods"]:
@@ -360,12 +373,21 @@ class Grid:
                          f"{r.cfg['strategies']})")
         if r.type == "siked" and base.options.get("instruction") != r.options.get("instruction"):
             wrong.append("another options.instruction")
+        if self._assigned.teacher[base.method] != self._assigned.teacher[r.method]:
+            wrong.append(f"teacher {self._assigned.teacher[base.method]} (this method: "
+                         f"{self._assigned.teacher[r.method]})")
+        if r.type == "tailored" and (r.options.get("lambda") != 0
+                                     or r.options.get("prompt", "project") != "project"):
+            return problem("a tailored method reuses a single method's round 0 only "
+                           "without self-reflection (options.lambda: 0) and with the "
+                           "project's prompt (its round 0 is then that run)")
         missing = sorted(set(self.students_of(run)) - set(self.students_of(same[0])))
         if missing:
             wrong.append(f"no run of student(s) {missing}")
         if wrong:
             return problem(f"needs a {want} method with the same strategies"
-                           f"{', instruction' if r.type == 'siked' else ''} and students; "
+                           f"{', instruction' if r.type == 'siked' else ''}, teacher and "
+                           f"students; "
                            f"{src} has {'; '.join(wrong)}")
         return same[0]
 
