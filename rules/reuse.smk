@@ -27,7 +27,8 @@ rule reuse_round0:
     log:
         f"{R}/logs/reuse_round0/{{method}}/{{student}}/round{{round}}.log",
     conda:
-        "../envs/torch.yaml"  # stages.reuse imports students.fsutil (torch)
+        "../envs/data.yaml"
+    priority: round_priority
     threads: 1
     script:
         "../workflow/scripts/reuse_round0.py"
@@ -46,7 +47,7 @@ rule reuse_predictions:
     log:
         f"{R}/logs/reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
     conda:
-        "../envs/torch.yaml"  # stages.reuse imports students.fsutil (torch)
+        "../envs/data.yaml"
     threads: 1
     script:
         "../workflow/scripts/reuse_round0.py"
