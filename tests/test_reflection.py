@@ -210,3 +210,27 @@ def test_train_logs_the_self_reflection_loss(tmp_path):
     for r in rows:
         assert r["loss"] == pytest.approx(r["lm_loss"] + 0.5 * r["sr_loss"], rel=1e-3, abs=1e-4)
     assert 0 < rows[0]["sr_active"] <= 1
+
+
+def test_length_chunks_cover_every_row_once_sorted_by_length():
+    from mathdistill.students.reflection import _length_chunks
+    lengths = [5, 90, 12, 40, 7, 88, 30]
+    chunks = _length_chunks(lengths, 3)
+    assert len(chunks) == 3 and sorted(i for c in chunks for i in c) == list(range(7))
+    flat = [lengths[i] for c in chunks for i in c]
+    assert flat == sorted(lengths)                      # short rows pad to short rows
+    assert _length_chunks([3, 1], 5) == [[1], [0]] and _length_chunks([], 3) == []
+
+
+def test_states_do_not_depend_on_the_chunking(tiny, monkeypatch):
+    """The continuations' states, in their order, whatever the number of decoder calls."""
+    from mathdistill.students import reflection
+    model, tok, kind = tiny
+    prompts = [ex["prompt"] for ex in EXAMPLES]
+    texts = [ex["target"] for ex in EXAMPLES] + [ex["positives"][0] for ex in EXAMPLES]
+    with torch.no_grad():
+        ref = torch.stack([_state(model, tok, kind, prompts[i % 4], t) for i, t in enumerate(texts)])
+        for n in (1, 3, 8):
+            monkeypatch.setattr(reflection, "SR_CHUNKS", n)
+            got = reflection.continuation_states(model, tok, prompts, texts)
+            assert torch.allclose(got, ref, atol=1e-5), n

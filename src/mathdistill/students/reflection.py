@@ -25,7 +25,9 @@ How the continuation state is computed:
 - seq2seq students (an extension: upstream's loss is decoder-only): the prompt goes
   through the encoder once per batch under no_grad (the analogue of upstream's prefix);
   the decoder reads [decoder start] + continuation with gradients, and the state is the
-  decoder's last layer at the continuation's last token.
+  decoder's last layer at the continuation's last token. The continuations go through the
+  decoder sorted by length in `SR_CHUNKS` calls, each padded to its own longest one (about
+  40 % fewer padded tokens on the default's round 1; the same states).
 Batches: `unique_questions` (upstream's sampler [C], spec §2.3) draws batches in which no
 two examples share a prompt (= question), `students.sampler.QuestionUniqueBatchSampler`;
 default False (the Trainer's own sampler).
@@ -37,6 +39,7 @@ With gradient accumulation each micro-batch loss is divided by the accumulation 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 from collections import defaultdict
@@ -55,6 +58,7 @@ __all__ = ["EXTRA_FIELDS", "ReflectionTrainer", "continuation_states", "draw_tri
 logger = logging.getLogger(__name__)
 
 EXTRA_FIELDS = ("prompt", "target", "positives", "negatives")
+SR_CHUNKS = 3  # decoder calls per L_SR batch (seq2seq), each padded to its own longest row
 OPTIONS = {"margin": DEFAULTS["margin"], "lam": DEFAULTS["lambda"],
            "max_sr_len": DEFAULTS["max_len"], "prompt_loss_weight": 0.0, "seed": 0,
            "prefix_cache": True, "unique_questions": False}
@@ -78,6 +82,16 @@ def _pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torc
         ids[i, : len(r)] = torch.tensor(r, dtype=torch.long, device=device)
         mask[i, : len(r)] = 1
     return ids, mask
+
+
+def _length_chunks(lengths: Sequence[int], n: int) -> list[list[int]]:
+    """Indices sorted by length, cut into at most `n` runs of (about) equal size: each run is
+    padded to its own longest sequence, not the batch's (a speed-up only: a row's states do
+    not depend on the rows beside it)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    n = max(1, min(n, len(order)))
+    cuts = [round(j * len(order) / n) for j in range(n + 1)]
+    return [order[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def continuation_states(model, tok, prompts: Sequence[str], texts: Sequence[str], *,
@@ -104,12 +118,20 @@ def continuation_states(model, tok, prompts: Sequence[str], texts: Sequence[str]
         with torch.no_grad():
             enc = model.get_encoder()(input_ids=encoder_ids, attention_mask=encoder_mask)
         start = model.config.decoder_start_token_id
-        dec_ids, dec_mask = _pad([[start, *c] for c in cont], tok.pad_token_id, device)
-        out = model(encoder_outputs=BaseModelOutput(
-                        last_hidden_state=enc.last_hidden_state.repeat(reps, 1, 1)),
-                    attention_mask=encoder_mask.repeat(reps, 1), decoder_input_ids=dec_ids,
-                    decoder_attention_mask=dec_mask, output_hidden_states=True, use_cache=False)
-        return last_token_state(out.decoder_hidden_states[-1], dec_mask)
+        seqs = [[start, *c] for c in cont]
+        states, order = [], []
+        for chunk in _length_chunks([len(x) for x in seqs], SR_CHUNKS):
+            src = torch.tensor([i % len(prompts) for i in chunk], device=device)
+            dec_ids, dec_mask = _pad([seqs[i] for i in chunk], tok.pad_token_id, device)
+            out = model(encoder_outputs=BaseModelOutput(last_hidden_state=enc.last_hidden_state[src]),
+                        attention_mask=encoder_mask[src], decoder_input_ids=dec_ids,
+                        decoder_attention_mask=dec_mask, output_hidden_states=True,
+                        use_cache=False)
+            states.append(last_token_state(out.decoder_hidden_states[-1], dec_mask))
+            order += chunk
+        inverse = torch.empty(len(order), dtype=torch.long, device=device)
+        inverse[torch.tensor(order, device=device)] = torch.arange(len(order), device=device)
+        return torch.cat(states)[inverse]
     heads = [prompt_ids(tok, p, kind) for p in prompts]
     if prefix_cache:
         from .prefix_cache import cached_states
