@@ -257,6 +257,19 @@ def test_training_lowers_loss_and_writes_checkpoint(tiny_dirs, tmp_path, preset)
     assert load(out)[2] == PRESETS[preset].kind
 
 
+def test_flos_estimate_is_the_trainers(tiny_dirs, tmp_path):
+    """StudentTrainer counts the parameters once; the estimate is the Trainer's own."""
+    from transformers import Trainer, TrainingArguments
+
+    model = load(tiny_dirs["tiny-t5"])[0]
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    trainer = StudentTrainer(model=model, args=args)
+    inputs = {"input_ids": torch.ones(4, 7, dtype=torch.long)}
+    want = Trainer.floating_point_ops(trainer, inputs)
+    assert want > 0 and trainer.floating_point_ops(inputs) == want
+    assert trainer.floating_point_ops({"input_ids": torch.ones(2, 7)}) == want // 2
+
+
 class CapturingTrainer(StudentTrainer):
     """Keeps a copy of the (peft) model's weights right after training, before the merge."""
 

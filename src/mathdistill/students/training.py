@@ -60,10 +60,19 @@ class StudentTrainer(Trainer):
     """
 
     extra_fields: tuple[str, ...] = ()
+    _flos_params: int | None = None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = {k: v for k, v in inputs.items() if k not in self.extra_fields}
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+    def floating_point_ops(self, inputs) -> int:
+        """The Trainer's estimate (6 x input tokens x non-embedding parameters) with the
+        parameter count taken once, not by walking the model at every step."""
+        if self._flos_params is None:
+            self._flos_params = super().floating_point_ops({"input_ids": torch.zeros(1)}) // 6
+        ids = inputs.get(getattr(self.model, "main_input_name", "input_ids"))
+        return 0 if ids is None else 6 * ids.numel() * self._flos_params
 
 
 class JsonlLogCallback(TrainerCallback):
