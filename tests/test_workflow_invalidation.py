@@ -25,7 +25,7 @@ from test_workflow import REPO, expected_counts, snakemake, work_copy
 
 from mathdistill.workflow.closure import ImportGraph
 
-pytestmark = pytest.mark.slow  # ~30 dry runs of a 195-job grid (minutes on 2 cores)
+pytestmark = pytest.mark.slow  # ~30 dry runs of a 125-job grid (minutes on 2 cores)
 
 TEACHER = {"backend": "openai", "options": {"model": "teacher-model", "temperature": 0.0,
                                             "base_url": "http://127.0.0.1:9/v1"}, "n": 1}
@@ -118,7 +118,7 @@ def change(done):
 
 
 def test_the_completed_state_is_the_whole_grid(done):
-    assert done["jobs"] == expected_counts(done["cfg"])["total"] > 150
+    assert done["jobs"] == expected_counts(done["cfg"])["total"] > 100
 
 
 def test_comments_and_docstrings_rerun_nothing(done, change):
