@@ -2,7 +2,7 @@
 #   snakemake --cores 2            # the embedded default (config/config.yaml), tables in results/tables/
 #   snakemake -n                   # dry run: the jobs that would run
 # DAG: prepare_data -> teacher_generate -> filter_rationales -> build_round -> train
-#      -> predict (per eval set) -> evaluate -> tables, claims   (+ build_student for tiny-*)
+#      -> predict (per eval set: predictions + metrics) -> tables, claims   (+ build_student for tiny-*)
 # The grid, config checks and code digests are library code (src/mathdistill/workflow/);
 # rules/common.smk wires them in.
 import os
@@ -64,7 +64,6 @@ include: "rules/tailored.smk"
 include: "rules/tailored_eval.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"
-include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/paper.smk"
 

@@ -35,8 +35,8 @@ def run_teacher_gpu(w):
 
 
 # Tiny jobs run in the main Snakemake process (on a cluster: the login node), not as jobs
-# of their own: metrics of one predictions file, copies/hard links, the tables.
-localrules: evaluate, evaluate_pretrained, reuse_round0, reuse_predictions, tables, claims, plots, paper_tables, all
+# of their own: copies/hard links (+ the metrics of copied predictions), the tables.
+localrules: reuse_round0, reuse_predictions, tables, claims, plots, paper_tables, all
 
 
 # ---- adaptors: library functions of (run, student, round) as input/param functions
@@ -60,6 +60,11 @@ def round_meta(w):  # (no **kwargs: Snakemake would pass input, resources, ... i
 def round_priority(w):
     """Priority of a round's jobs: the training runs on the longest chain it starts."""
     return GRID.chain(w.method, int(w.round))
+
+
+def eval_meta(w):
+    """What a metrics file says about its job: round_meta and the eval set."""
+    return {**round_meta(w), "dataset": w.dataset}
 
 
 def source(w):

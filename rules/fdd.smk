@@ -43,7 +43,7 @@ rule fdd_exam:
         generation=lambda w: GRID.generation(w.method, w.student, do_sample=False, num_samples=1,
                                              **GRID.option_subset(w.method, "exam").get("exam", {})),
         source=source,
-        code=JOBS.code("predict"),
+        code=JOBS.code("fdd_exam"),
     log:
         f"{R}/logs/fdd_exam/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
@@ -57,7 +57,7 @@ rule fdd_exam:
         runtime=res("predict", "runtime"),
         gpu=res("predict", "gpu"),
     script:
-        "../workflow/scripts/predict.py"
+        "../workflow/scripts/fdd_exam.py"
 
 
 rule fdd_generate:

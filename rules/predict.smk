@@ -1,5 +1,7 @@
 # Stage 6: the trained student answers each eval set with the method's eval strategy;
 # answers come from that strategy's executor (extraction / sandboxed program / solver).
+# The same job scores them: metrics JSON (accuracy, n, by_strategy, error counts; meta:
+# eval_meta, rules/common.smk), so a run's eval set is one job, not two.
 # Multi-strategy methods (etd: PoT -> EoT -> CoT fallback; combined/siked: the student's
 # strategy tag routes the answer) use rule predict_multi. Params: the experiment settings
 # of generation; batch_size and progress are read from the config in the job. Tailored
@@ -13,11 +15,13 @@ rule predict:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
         problems=f"{R}/data/{{dataset}}.jsonl",
     output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+        predictions=f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+        metrics=f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
     params:
         strategy=per_run(GRID.eval_strategy),
         generation=lambda w: GRID.generation(w.method, w.student),
         source=source,
+        meta=eval_meta,
         code=JOBS.code("predict"),
     log:
         f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
@@ -41,11 +45,13 @@ rule predict_multi:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
         problems=f"{R}/data/{{dataset}}.jsonl",
     output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+        predictions=f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+        metrics=f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
     params:
         method=per_run(GRID.method_params),
         generation=lambda w: GRID.generation(w.method, w.student),
         source=source,
+        meta=eval_meta,
         code=JOBS.code("predict_multi"),
     log:
         f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",

@@ -2,7 +2,8 @@
 # 0 is (SIKeD: a combined method; FDD: a single method on the same strategy, e.g. potd). Its
 # round-0 checkpoint (same seed) is copied instead of training the same model again (rule
 # reuse_round0), and its predictions when the generation settings and eval strategy match
-# (reuse_predictions). The method's own `train` overrides then apply to rounds >= 1 only.
+# (reuse_predictions, which scores the copy: metrics with this run's meta, eval_meta). The
+# method's own `train` overrides then apply to rounds >= 1 only.
 # Which runs reuse what: mathdistill.workflow.grid.Grid.round0_from.
 
 
@@ -41,13 +42,15 @@ rule reuse_predictions:
     input:
         predictions=lambda w: JOBS.reused(w.method, w.student, f"predictions/{w.dataset}.jsonl"),
     output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+        predictions=f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
+        metrics=f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
     params:
-        code=JOBS.code("reuse_round0"),
+        meta=eval_meta,
+        code=JOBS.code("reuse_predictions"),
     log:
         f"{R}/logs/reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
     conda:
         "../envs/data.yaml"
     threads: 1
     script:
-        "../workflow/scripts/reuse_round0.py"
+        "../workflow/scripts/reuse_predictions.py"

@@ -40,9 +40,14 @@ def test_paper_grid_dry_run(tmp_path, data_dir, path):
     counts = job_counts(out)
     print(f"\n{path.name}: {counts['total']} jobs, dry run {seconds:.1f} s")
     assert _runs(cfg) == len(list(grid.cells()))
-    # every run is evaluated on each of its eval sets, and trained once per round (the train
-    # rule, Tailored Learning's own train rule, or a round0_from copy: SIKeD's of Combined)
-    assert counts["evaluate"] == sum(len(grid.eval_sets_of(r)) for r, _, _ in grid.cells())
+    # every run is evaluated on each of its eval sets by one job that predicts and scores
+    # (predict, predict_multi, tailored_predict, or a round0_from copy: reuse_predictions),
+    # and trained once per round (the train rule, Tailored Learning's own train rule, or a
+    # round0_from copy: SIKeD's of Combined)
+    assert "evaluate" not in counts
+    predicted = sum(counts.get(r, 0) for r in ("predict", "predict_multi", "tailored_predict",
+                                               "reuse_predictions"))
+    assert predicted == sum(len(grid.eval_sets_of(r)) for r, _, _ in grid.cells())
     trained = sum(counts.get(r, 0) for r in ("train", "tailored_train", "reuse_round0"))
     assert trained == _runs(cfg)
     teachers = grid.teacher_strategies()
@@ -52,8 +57,9 @@ def test_paper_grid_dry_run(tmp_path, data_dir, path):
         for s in strategies:
             assert f"{results}/teacher/{teacher}/{s}/raw.jsonl" in out
     fewshot = grid.fewshot_runs()
-    assert counts.get("evaluate_pretrained", 0) == sum(
+    assert counts.get("tailored_pretrained", 0) == sum(
         len(grid.eval_sets_of(r)) * len(grid.students_of(r)) for r in fewshot)
+    assert "evaluate_pretrained" not in counts
     for paper in _load(REPORTED)["papers"]:
         for ext in ("md", "csv", "tex"):
             assert f"{results}/tables/paper_{paper}.{ext}" in out

@@ -79,8 +79,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     counts = {"prepare_data": 1 + len(evals), "build_student": tiny,
               "teacher_generate": len(strategies), "filter_rationales": len(strategies),
               "build_round": runs, "train": runs, "predict": runs * len(evals),
-              "evaluate": runs * len(evals), "tables": 1, "claims": 1, "plots": 1,
-              "paper_tables": 1, "all": 1}
+              "tables": 1, "claims": 1, "plots": 1, "paper_tables": 1, "all": 1}
     iterative_counts(cfg, counts)
     return {**counts, "total": sum(counts.values())}
 
@@ -235,7 +234,7 @@ def test_student_jobs_ask_for_the_gpu_on_a_gpu_machine(tmp_path, data_dir):
     for rule in ("train", "predict"):
         lines = [x for x in _rule_resources(out, rule) if "resources" in x]
         assert lines and all("gpu=1" in x for x in lines), rule
-    for rule in ("prepare_data", "build_round", "evaluate", "teacher_generate"):
+    for rule in ("prepare_data", "build_round", "teacher_generate", "tables"):
         lines = [x for x in _rule_resources(out, rule) if "resources" in x]
         assert lines and not any("gpu=1" in x for x in lines), rule
 
@@ -435,8 +434,7 @@ def test_jobs_import_only_what_their_code_digest_covers(tiny_run):
     scripts = check_recorded_imports(tiny_run["dir"], tiny_run["imports"],
                                      {"teacher": "annotated"})
     assert {"prepare_data", "teacher_generate", "filter_rationales", "build_student",
-            "build_round", "train", "predict", "evaluate", "tables", "plots",
-            "paper_tables"} <= scripts
+            "build_round", "train", "predict", "tables", "plots", "paper_tables"} <= scripts
 
 
 def _rows(path: Path) -> list[dict]:
@@ -595,13 +593,16 @@ def test_config_key_order_does_not_rerun(tiny_run, data_dir):
 
 
 @pytest.mark.slow
-def test_editing_metrics_reruns_only_evaluate_and_tables(tiny_run, data_dir):
+def test_editing_metrics_reruns_the_prediction_jobs_and_tables(tiny_run, data_dir):
+    """The prediction jobs write the metrics too (their scripts import metrics.py): their
+    predictions and metrics, then the tables; not the checkpoints."""
     work, cfg = tiny_run["dir"], tiny_run["cfg"]
     restore = edit(work / "src" / "mathdistill" / "metrics.py")
     try:
-        metrics = {f"results/{run}/tiny-t5/round0/metrics/{d}.json"
-                   for m in cfg["methods"] for run in method_runs(cfg, m) for d in cfg["eval_sets"]}
-        assert pending(work, data_dir) == metrics | (TABLES - CLAIMS)  # claims: predictions
+        evals = {f"results/{run}/tiny-t5/round0/{kind}/{d}.{ext}"
+                 for m in cfg["methods"] for run in method_runs(cfg, m) for d in cfg["eval_sets"]
+                 for kind, ext in (("predictions", "jsonl"), ("metrics", "json"))}
+        assert pending(work, data_dir) == evals | TABLES
     finally:
         restore()
     assert pending(work, data_dir) == set()

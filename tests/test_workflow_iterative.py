@@ -71,18 +71,24 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     assert {k: counts.get(k, 0) for k in (
         "fdd_pool", "fdd_exam", "fdd_generate", "fdd_round", "train", "build_round",
         "tailored_exam", "tailored_feedback", "tailored_round", "tailored_train", "predict",
-        "evaluate", "reuse_round0", "reuse_predictions")} == {
+        "reuse_round0", "reuse_predictions")} == {
         "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_round": 1, "train": 2,
         "build_round": 1, "tailored_exam": 2, "tailored_feedback": 1, "tailored_round": 2,
-        "tailored_train": 2, "predict": 4, "evaluate": 5, "reuse_round0": 1,
+        "tailored_train": 2, "predict": 4, "reuse_round0": 1,
         "reuse_predictions": 1}
     js = jobs(out)
     fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
     potd = "results/potd/tiny-t5/round0"
     assert {f"{potd}/checkpoint", f"{potd}/train_log.json"} <= set(
         job(js, "reuse_round0", f"{fdd}/round0/checkpoint")["input"])
-    assert f"{potd}/predictions/synthetic.jsonl" in job(
-        js, "reuse_predictions", f"{fdd}/round0/predictions/synthetic.jsonl")["input"]
+    reused = job(js, "reuse_predictions", f"{fdd}/round0/predictions/synthetic.jsonl")
+    assert reused["input"] == [f"{potd}/predictions/synthetic.jsonl"]
+    assert f"{fdd}/round0/metrics/synthetic.json" in reused["output"]  # scored in the same job
+    # every eval set's metrics come from the job that writes its predictions (no evaluate jobs)
+    for j in js:
+        preds = [f for f in j["output"] if "/predictions/" in f]
+        assert [f.replace("/predictions/", "/metrics/").replace(".jsonl", ".json")
+                for f in preds] == [f for f in j["output"] if "/metrics/" in f], j["rule"]
     assert not [j for j in js if f"{fdd}/round0/mixed.jsonl" in j["output"]]
     # FDD round 1: the exam is the round-0 student's; S_1 retrains from the base model
     assert f"{fdd}/round0/checkpoint" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
@@ -274,8 +280,9 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     work = work_copy(tmp_path / "wf", CONFIG)
     snakemake(work, "--cores", "2", data_dir=data_dir, env=recording_imports(tmp_path))
     scripts = check_recorded_imports(work, tmp_path / "imports", {"teacher": "annotated"})
-    assert {"fdd_pool", "fdd_generate", "fdd_round", "tailored_exam", "tailored_feedback",
-            "tailored_round", "tailored_train"} <= scripts  # (fdd_exam runs predict.py)
+    assert {"fdd_pool", "fdd_exam", "fdd_generate", "fdd_round", "tailored_exam",
+            "tailored_feedback", "tailored_round", "tailored_train", "reuse_round0",
+            "reuse_predictions", "predict"} <= scripts
     res = work / "results"
     fdd, tl = res / "fdd" / "tiny-t5", res / "tailored" / "tiny-t5"
     for method, r in [("potd", 0), ("fdd", 0), ("fdd", 1), ("tailored", 0), ("tailored", 1)]:
@@ -293,6 +300,12 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     assert log0["losses"] == read_json(potd0 / "train_log.json")["losses"]
     for f in ("predictions/synthetic.jsonl", "checkpoint/config.json"):
         assert (fdd0 / f).read_bytes() == (potd0 / f).read_bytes()
+    # the copied predictions' metrics: potd's numbers, the fdd run's meta
+    m_fdd, m_potd = (read_json(d / "metrics" / "synthetic.json") for d in (fdd0, potd0))
+    meta = ("method", "run", "seed", "student", "round", "dataset")
+    assert [m_fdd[k] for k in meta] == ["fdd", "fdd", 0, "tiny-t5", 0, "synthetic"]
+    assert {k: v for k, v in m_fdd.items() if k not in meta} == \
+        {k: v for k, v in m_potd.items() if k not in meta}
 
     # ---- FDD round 1: pool -> exam -> easy/hard -> generated (labelled) -> D_1
     pool = read_jsonl(fdd / "round1" / "pool.jsonl")

@@ -1,4 +1,8 @@
-"""Rules reuse_round0 / reuse_predictions: round 0 = the `round0_from` run's (copied)."""
+"""Rule reuse_round0: round 0's checkpoint = the `round0_from` run's (copied).
+
+The else branch is what rule reuse_predictions ran before it scored its copy too (now
+workflow/scripts/reuse_predictions.py); it stays so that this script's code digest, and
+with it every reused checkpoint and what was trained from it, is unchanged."""
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
 from mathdistill.stages.reuse import reuse_checkpoint, reuse_file

@@ -219,7 +219,8 @@ def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="predictions -> metrics JSON",
                        description="Accuracy, counts, per-strategy accuracy and share, error "
                        "kinds (and ETD's queried-as / fallbacks) of a predictions file "
-                       "(metrics.evaluate_file; rule evaluate).")
+                       "(metrics.evaluate_file; in the workflow, each prediction job "
+                       "scores its own predictions).")
     p.add_argument("--predictions", required=True, metavar="FILE", help="predictions JSONL")
     p.add_argument("--out", required=True, metavar="FILE", help="metrics JSON")
     p.add_argument("--meta", action="append", type=parse_option, default=[],

@@ -1,0 +1,106 @@
+"""Time the workflow's dry run (`snakemake -n -q --configfile <config>`): planning cost per config.
+
+    python bench/dry_run.py                              # config/paper.yaml, config/config.yaml
+    python bench/dry_run.py -n 3 config/paper.yaml       # one config, 3 timed runs
+    python bench/dry_run.py --workdir ../main --json t.json   # another checkout's workflow
+
+Per config: the jobs of its DAG (the "Job stats" total of one untimed dry run, which also
+fills the caches a repeated dry run finds: Snakemake's source cache and the code-analysis
+cache, .snakemake/mathdistill/), then N timed quiet dry runs in a row: the median and
+minimum wall seconds (the whole `snakemake` process: Python start, imports, config checks,
+code digests, the DAG) and the median CPU seconds. The paper grid's goal (issue 14) is a
+<= 3 s dry run. Snakemake's own cost is about 2 ms per job, so the job count is the lever.
+Numbers depend on the machine's load: say whether it was shared when you quote them, and
+compare two checkouts by alternating them (`--workdir`) under the same load. A dry run is
+one process on one core; run nothing else of yours meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = ["config/paper.yaml", "config/config.yaml"]
+TOTAL = re.compile(r"^total\s+(\d+)\s*$", re.MULTILINE)
+
+
+def snakemake_cmd() -> list[str]:
+    """The `snakemake` of this interpreter's environment (else the one on PATH)."""
+    exe = Path(sys.executable).with_name("snakemake")
+    return [str(exe)] if exe.exists() else [shutil.which("snakemake") or "snakemake"]
+
+
+def dry_run(workdir: Path, config: str, quiet: bool = True) -> tuple[float, float, str]:
+    """One dry run: (wall s, CPU s of the process, its output)."""
+    cmd = [*snakemake_cmd(), "-n", *(["-q"] if quiet else []), "--configfile", config]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        sys.exit(f"{' '.join(cmd)} (in {workdir}) failed:\n{proc.stdout}{proc.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.stdout + proc.stderr
+
+
+def jobs_of(output: str) -> int | None:
+    """The "total" row of a dry run's Job stats (None: nothing to be done)."""
+    m = TOTAL.search(output)
+    return int(m.group(1)) if m else None
+
+
+def bench(workdir: Path, config: str, runs: int) -> dict:
+    _, _, out = dry_run(workdir, config, quiet=False)  # untimed: job count, warm caches
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu, _ = dry_run(workdir, config)
+        walls.append(wall)
+        cpus.append(cpu)
+    return {"config": config, "jobs": jobs_of(out), "runs": runs,
+            "median_s": statistics.median(walls), "min_s": min(walls),
+            "cpu_median_s": statistics.median(cpus), "wall_s": walls}
+
+
+def markdown(rows: list[dict], workdir: Path) -> str:
+    lines = [f"dry runs of {workdir}", "",
+             "| config | jobs | runs | median s | min s | CPU s (median) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['config']} | {r['jobs'] if r['jobs'] is not None else '-'} | "
+                     f"{r['runs']} | {r['median_s']:.2f} | {r['min_s']:.2f} | "
+                     f"{r['cpu_median_s']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("configs", nargs="*", default=CONFIGS,
+                    help=f"config files, relative to --workdir (default: {' '.join(CONFIGS)})")
+    ap.add_argument("-n", "--runs", type=int, default=5, help="timed runs per config")
+    ap.add_argument("--workdir", type=Path, default=REPO,
+                    help="the checkout whose Snakefile runs (default: this one)")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error("--runs must be >= 1")
+    workdir = args.workdir.resolve()
+    rows = [bench(workdir, config, args.runs) for config in args.configs]
+    print(markdown(rows, workdir))
+    if args.json:
+        args.json.write_text(json.dumps({"workdir": str(workdir), "results": rows}, indent=1)
+                             + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
