@@ -101,6 +101,10 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
         own = {**own, **multi_counts(m, r, len(cfg["eval_sets"]))}
         if m["type"] == "fdd" and m.get("round0_from"):  # (round 0's data is not built)
             own = add_counts(own, {"fdd_round": -1, **reuse_counts("predict", len(cfg["eval_sets"]))})
+        if m["type"] == "tailored" and m.get("round0_from"):  # no round-0 exam, data, training
+            reused = reuse_counts("predict", len(cfg["eval_sets"]))
+            reused["tailored_train"] = reused.pop("train")
+            own = add_counts(own, {"tailored_exam": -1, "tailored_round": -1, **reused})
         for rule, k in own.items():
             counts[rule] = counts.get(rule, 0) + n * k
     counts["teacher_generate"] = counts["filter_rationales"] = len(strategies)
@@ -126,7 +130,7 @@ def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
 
 
 def reuse_counts(predict_rule: str, e: int) -> dict[str, int]:
-    """A round0_from run (SIKeD, FDD) copies round 0's checkpoint and (same generation
+    """A round0_from run (SIKeD, FDD, Tailored) copies round 0's checkpoint and (same generation
     settings) predictions: no round-0 train / predict jobs, one reuse job each instead
     (changes to a run's counts)."""
     return {"train": -1, "reuse_round0": 1, "reuse_predictions": e, predict_rule: -e}

@@ -1,6 +1,5 @@
 """Rule fdd_exam: round r-1's student answers round r's question pool with the method's
-strategy (the code rule predict ran before it also scored its answers: the same code
-digest, so the exams of existing results stay valid)."""
+strategy (no metrics: rules/fdd.smk's fdd_generate splits the answers into easy / hard)."""
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
 from mathdistill.stages.predict import predict
