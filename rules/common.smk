@@ -57,11 +57,6 @@ def round_meta(w):  # (no **kwargs: Snakemake would pass input, resources, ... i
     return GRID.meta(w.method, student=w.student, round=int(w.round))
 
 
-# The jobs every training run waits for (data, teacher rationales, the base student) come
-# before any round: Snakemake does not pass a job's priority on to the jobs it needs.
-SETUP_PRIORITY = 1 + max((GRID.chain(r, 0) for r in GRID.runs), default=0)
-
-
 def round_priority(w):
     """Priority of a round's jobs: the training runs on the longest chain it starts."""
     return GRID.chain(w.method, int(w.round))

@@ -13,7 +13,6 @@ rule prepare_data:
         f"{R}/logs/prepare_data/{{dataset}}.log",
     conda:
         "../envs/data.yaml"
-    priority: SETUP_PRIORITY
     threads: res("default", "threads")
     script:
         "../workflow/scripts/prepare_data.py"

@@ -18,7 +18,6 @@ rule teacher_generate:
         f"{R}/logs/teacher_generate/{{teacher}}/{{strategy}}.log",
     conda:
         "../envs/teacher.yaml"
-    priority: SETUP_PRIORITY
     threads: res("teacher", "threads")
     resources:
         mem_mb=res("teacher", "mem_mb"),
@@ -41,7 +40,6 @@ rule filter_rationales:
         f"{R}/logs/filter_rationales/{{teacher}}/{{strategy}}.log",
     conda:
         "../envs/teacher.yaml"
-    priority: SETUP_PRIORITY
     threads: res("default", "threads")
     script:
         "../workflow/scripts/filter_rationales.py"
