@@ -59,7 +59,6 @@ rule predict_multi:
         f"{R}/benchmarks/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.tsv"
     conda:
         "../envs/torch.yaml"
-    priority: 1  # several strategies' generation: longer than rule predict, so it starts first
     threads: res("predict", "threads")
     resources:
         mem_mb=res("predict", "mem_mb"),

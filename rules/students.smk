@@ -19,7 +19,6 @@ rule build_student:
         f"{R}/logs/build_student/{{student}}.log",
     conda:
         "../envs/torch.yaml"
-    priority: 1 + max(GRID.chain(r, 0) for r in GRID.runs)  # every training waits for it
     threads: res("default", "threads")
     script:
         "../workflow/scripts/build_student.py"
