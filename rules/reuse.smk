@@ -1,5 +1,6 @@
 # Round-0 reuse: methods.<name>.round0_from names the run whose round 0 this method's round
-# 0 is (SIKeD: a combined method; FDD: a single method on the same strategy, e.g. potd). Its
+# 0 is (SIKeD: a combined method; FDD, and Tailored Learning without self-reflection: a
+# single method on the same strategy, e.g. potd / cotd). Its
 # round-0 checkpoint (same seed) is copied instead of training the same model again (rule
 # reuse_round0), and its predictions when the generation settings and eval strategy match
 # (reuse_predictions, which scores the copy: metrics with this run's meta, eval_meta). The
@@ -8,6 +9,7 @@
 
 
 ruleorder: reuse_round0 > train
+ruleorder: reuse_round0 > tailored_train
 ruleorder: reuse_predictions > predict_multi
 ruleorder: reuse_predictions > predict
 

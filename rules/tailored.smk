@@ -8,8 +8,6 @@
 # Grid.option_subset. Without self-reflection (lambda 0) round 0 may be a single method's
 # (round0_from: rule reuse_round0, rules/reuse.smk).
 
-ruleorder: reuse_round0 > tailored_train
-
 
 rule tailored_exam:
     wildcard_constraints:

@@ -35,7 +35,9 @@ def _read_umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_read_umask()  # read once, at import (os.umask is process-wide)
+_UMASK = _read_umask()  # read once, at import (os.umask is process-wide: not per call)
+_FILE_MODE = 0o666 & ~_UMASK
+_DIR_MODE = 0o777 & ~_UMASK
 
 
 @contextlib.contextmanager
@@ -73,7 +75,7 @@ def atomic_dir(path: str | os.PathLike):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    os.chmod(tmp, 0o777 & ~_read_umask())  # mkdtemp makes it 0700
+    os.chmod(tmp, _DIR_MODE)  # mkdtemp makes it 0700
     try:
         yield tmp
         if path.exists():

@@ -129,9 +129,7 @@ def continuation_states(model, tok, prompts: Sequence[str], texts: Sequence[str]
                         use_cache=False)
             states.append(last_token_state(out.decoder_hidden_states[-1], dec_mask))
             order += chunk
-        inverse = torch.empty(len(order), dtype=torch.long, device=device)
-        inverse[torch.tensor(order, device=device)] = torch.arange(len(order), device=device)
-        return torch.cat(states)[inverse]
+        return torch.cat(states)[torch.argsort(torch.tensor(order, device=device))]
     heads = [prompt_ids(tok, p, kind) for p in prompts]
     if prefix_cache:
         from .prefix_cache import cached_states

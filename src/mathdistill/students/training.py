@@ -69,9 +69,10 @@ class StudentTrainer(Trainer):
     def floating_point_ops(self, inputs) -> int:
         """The Trainer's estimate (6 x input tokens x non-embedding parameters) with the
         parameter count taken once, not by walking the model at every step."""
+        main = getattr(self.model, "main_input_name", "input_ids")
         if self._flos_params is None:
-            self._flos_params = super().floating_point_ops({"input_ids": torch.zeros(1)}) // 6
-        ids = inputs.get(getattr(self.model, "main_input_name", "input_ids"))
+            self._flos_params = super().floating_point_ops({main: torch.zeros(1)}) // 6
+        ids = inputs.get(main)
         return 0 if ids is None else 6 * ids.numel() * self._flos_params
 
 
