@@ -2,7 +2,8 @@
 #   snakemake --cores 2            # the embedded default (config/config.yaml), tables in results/tables/
 #   snakemake -n                   # dry run: the jobs that would run
 # DAG: prepare_data -> teacher_generate -> filter_rationales -> build_round -> train
-#      -> predict (per eval set: predictions + metrics) -> tables, claims   (+ build_student for tiny-*)
+#      -> predict (per model: predictions + metrics of each eval set) -> tables, claims
+#      (+ build_student for tiny-*)
 # The grid, config checks and code digests are library code (src/mathdistill/workflow/);
 # rules/common.smk wires them in.
 import os
@@ -34,13 +35,15 @@ from mathdistill.workflow.jobs import Jobs
 from mathdistill.workflow.validate import ConfigError, check_config
 
 # Every config problem at once (file, line, key path), then the data files: a bad config
-# or missing data stops here, before any job is planned.
+# or missing data stops here, before any job is planned. (A config the schema accepted
+# before is not validated again: .snakemake/mathdistill/valid-configs.json.)
 try:
     GRID = check_config(
         config,
         list(workflow.overwrite_configfiles) or list(workflow.configfiles),
         workflow.config_settings.config,
         schema=os.path.join(workflow.basedir, "config", "schema.yaml"),
+        cache_file=".snakemake/mathdistill/valid-configs.json",
     )
     check_data(GRID)
 except (ConfigError, DataMissing) as e:

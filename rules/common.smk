@@ -62,9 +62,14 @@ def round_priority(w):
     return GRID.chain(w.method, int(w.round))
 
 
-def eval_meta(w):
-    """What a metrics file says about its job: round_meta and the eval set."""
-    return {**round_meta(w), "dataset": w.dataset}
+def eval_sets(w):
+    """The eval sets a prediction job answers, sorted: the config's key order reruns
+    nothing (params; input: eval_problems, in the same order)."""
+    return sorted(GRID.eval_sets_of(w.method))
+
+
+def eval_problems(w):
+    return [JOBS.data(d) for d in eval_sets(w)]
 
 
 def source(w):

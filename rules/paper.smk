@@ -4,7 +4,7 @@
 
 rule paper_tables:
     input:
-        metrics=JOBS.metrics() + JOBS.pretrained_metrics(),
+        metrics=JOBS.metrics_dirs() + JOBS.pretrained_metrics_dirs(),
         filter_stats=JOBS.teacher_outputs("filter_stats.json"),
         reported=PAPER_RESULTS,
     output:
@@ -13,6 +13,7 @@ rule paper_tables:
          for p in expand(f"{R}/tables/paper_{{paper}}.{{ext}}", paper=PAPERS,
                          ext=("md", "csv", "tex"))],
     params:
+        metrics=sorted(JOBS.metrics() + JOBS.pretrained_metrics()),  # those folders' files
         outdir=lambda w, output: os.path.dirname(output[0]),
         student_map=GRID.paper_keys("students"),
         method_map=GRID.paper_keys("methods"),

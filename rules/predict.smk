@@ -1,11 +1,13 @@
-# Stage 6: the trained student answers each eval set with the method's eval strategy;
+# Stage 6: the trained student answers its run's eval sets with the method's eval strategy;
 # answers come from that strategy's executor (extraction / sandboxed program / solver).
-# The same job scores them: metrics JSON (accuracy, n, by_strategy, error counts; meta:
-# eval_meta, rules/common.smk), so a run's eval set is one job, not two.
-# Multi-strategy methods (etd: PoT -> EoT -> CoT fallback; combined/siked: the student's
-# strategy tag routes the answer) use rule predict_multi. Params: the experiment settings
-# of generation; batch_size and progress are read from the config in the job. Tailored
-# Learning with the paper's few-shot prompt: rules/tailored_eval.smk.
+# One job per model (run, student, round) loads it once for all the eval sets and scores
+# them (stages.eval_sets): folders predictions/<set>.jsonl and metrics/<set>.json (accuracy,
+# n, by_strategy, error counts; meta: round_meta + the set). Changing a run's eval sets
+# reruns its prediction jobs. Multi-strategy methods (etd: PoT -> EoT -> CoT fallback;
+# combined/siked: the student's strategy tag routes the answer) use rule predict_multi.
+# Params: the experiment settings of generation; batch_size and progress are read from the
+# config in the job. Tailored Learning with the paper's few-shot prompt:
+# rules/tailored_eval.smk.
 
 
 rule predict:
@@ -13,20 +15,21 @@ rule predict:
         method=only(GRID.predicted_by_predict()),
     input:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
-        problems=f"{R}/data/{{dataset}}.jsonl",
+        problems=eval_problems,
     output:
-        predictions=f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
-        metrics=f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
+        predictions=directory(f"{R}/{{method}}/{{student}}/round{{round}}/predictions"),
+        metrics=directory(f"{R}/{{method}}/{{student}}/round{{round}}/metrics"),
     params:
+        datasets=eval_sets,
         strategy=per_run(GRID.eval_strategy),
         generation=lambda w: GRID.generation(w.method, w.student),
         source=source,
-        meta=eval_meta,
+        meta=round_meta,
         code=JOBS.code("predict"),
     log:
-        f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
+        f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
-        f"{R}/benchmarks/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.tsv"
+        f"{R}/benchmarks/predict/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: res("predict", "threads")
@@ -43,20 +46,21 @@ rule predict_multi:
         method=only(GRID.of_type(*MULTI_TYPES)),
     input:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
-        problems=f"{R}/data/{{dataset}}.jsonl",
+        problems=eval_problems,
     output:
-        predictions=f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
-        metrics=f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
+        predictions=directory(f"{R}/{{method}}/{{student}}/round{{round}}/predictions"),
+        metrics=directory(f"{R}/{{method}}/{{student}}/round{{round}}/metrics"),
     params:
+        datasets=eval_sets,
         method=per_run(GRID.method_params),
         generation=lambda w: GRID.generation(w.method, w.student),
         source=source,
-        meta=eval_meta,
+        meta=round_meta,
         code=JOBS.code("predict_multi"),
     log:
-        f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
+        f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
-        f"{R}/benchmarks/predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.tsv"
+        f"{R}/benchmarks/predict/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: res("predict", "threads")

@@ -4,7 +4,7 @@
 
 rule tables:
     input:
-        metrics=JOBS.metrics() + JOBS.pretrained_metrics(),
+        metrics=JOBS.metrics_dirs() + JOBS.pretrained_metrics_dirs(),
         filter_stats=JOBS.teacher_outputs("filter_stats.json"),
         costs=JOBS.teacher_outputs("cost.json"),
         call_costs=JOBS.teacher_call_costs(),
@@ -23,6 +23,7 @@ rule tables:
         report(f"{R}/tables/strategies.csv", caption="../report/tables.rst", category="Tables",
                labels={"table": "strategies"}),
     params:
+        metrics=sorted(JOBS.metrics() + JOBS.pretrained_metrics()),  # those folders' files
         outdir=lambda w, output: os.path.dirname(output[0]),
         code=JOBS.code("tables"),
     log:
@@ -37,7 +38,7 @@ rule tables:
 # Plots: accuracy per round (every method), strategy share per round (multi-strategy methods).
 rule plots:
     input:
-        metrics=JOBS.metrics(),
+        metrics=JOBS.metrics_dirs(),
         mix_stats=JOBS.mix_stats(),
     output:
         report(f"{R}/plots/accuracy.png", caption="../report/plots.rst", category="Plots",
@@ -45,6 +46,7 @@ rule plots:
         report(f"{R}/plots/strategy_share.png", caption="../report/plots.rst",
                category="Plots", labels={"plot": "strategy share"}),
     params:
+        metrics=sorted(JOBS.metrics()),  # (sorted: the config's key order reruns nothing)
         outdir=lambda w, output: os.path.dirname(output[0]),
         share_methods=GRID.of_type(*MULTI_TYPES),
         code=JOBS.code("plots"),
@@ -61,7 +63,7 @@ rule plots:
 # paired 95% intervals and a verdict per claim, student and eval set.
 rule claims:
     input:
-        predictions=[run["path"] for run in JOBS.claim_runs()],
+        predictions=JOBS.predictions_dirs(),  # params.runs: the files in them
     output:
         f"{R}/tables/claims.md",
         report(f"{R}/tables/claims.csv", caption="../report/tables.rst", category="Tables",

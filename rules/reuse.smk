@@ -2,8 +2,9 @@
 # 0 is (SIKeD: a combined method; FDD, and Tailored Learning without self-reflection: a
 # single method on the same strategy, e.g. potd / cotd). Its
 # round-0 checkpoint (same seed) is copied instead of training the same model again (rule
-# reuse_round0), and its predictions when the generation settings and eval strategy match
-# (reuse_predictions, which scores the copy: metrics with this run's meta, eval_meta). The
+# reuse_round0), and its predictions folder when the generation settings, eval strategy
+# and eval sets match (reuse_predictions, which scores the copies: metrics with this run's
+# meta). The
 # method's own `train` overrides then apply to rounds >= 1 only.
 # Which runs reuse what: mathdistill.workflow.grid.Grid.round0_from.
 
@@ -42,15 +43,16 @@ rule reuse_predictions:
         method=only(GRID.reuse_predictions),
         round="0",
     input:
-        predictions=lambda w: JOBS.reused(w.method, w.student, f"predictions/{w.dataset}.jsonl"),
+        predictions=lambda w: JOBS.reused(w.method, w.student, "predictions"),
     output:
-        predictions=f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
-        metrics=f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
+        predictions=directory(f"{R}/{{method}}/{{student}}/round{{round}}/predictions"),
+        metrics=directory(f"{R}/{{method}}/{{student}}/round{{round}}/metrics"),
     params:
-        meta=eval_meta,
+        datasets=eval_sets,
+        meta=round_meta,
         code=JOBS.code("reuse_predictions"),
     log:
-        f"{R}/logs/reuse_predictions/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
+        f"{R}/logs/reuse_predictions/{{method}}/{{student}}/round{{round}}.log",
     conda:
         "../envs/data.yaml"
     threads: 1

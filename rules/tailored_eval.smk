@@ -3,9 +3,9 @@
 # prompt it was trained with (tailored_predict: demos of its train set's task, or
 # options.task), and the untrained student does too (round "pretrained", the paper's S_0:
 # tailored_pretrained, under {method}/{student}/pretrained/; the paper's 2.7 on GSM8K).
-# Each job also scores its predictions (metrics JSON), which carry upstream's
-# string-equality score beside the numeric one (metrics string_match). Which runs:
-# Grid.fewshot_runs.
+# One job per model answers all the run's eval sets and scores them (folders predictions/
+# and metrics/, stages.eval_sets); the metrics carry upstream's string-equality score
+# beside the numeric one (metrics string_match). Which runs: Grid.fewshot_runs.
 
 
 rule tailored_predict:
@@ -13,22 +13,23 @@ rule tailored_predict:
         method=only(GRID.fewshot_runs()),
     input:
         checkpoint=f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint",
-        problems=f"{R}/data/{{dataset}}.jsonl",
+        problems=eval_problems,
     output:
-        predictions=f"{R}/{{method}}/{{student}}/round{{round}}/predictions/{{dataset}}.jsonl",
-        metrics=f"{R}/{{method}}/{{student}}/round{{round}}/metrics/{{dataset}}.json",
+        predictions=directory(f"{R}/{{method}}/{{student}}/round{{round}}/predictions"),
+        metrics=directory(f"{R}/{{method}}/{{student}}/round{{round}}/metrics"),
     params:
+        datasets=eval_sets,
         task=per_run(GRID.eval_task),
         options=lambda w: GRID.option_subset(w.method, "eval"),
         generation=lambda w: GRID.generation(w.method, w.student),
         source=source,
         round=lambda w: int(w.round),
-        meta=eval_meta,
+        meta=round_meta,
         code=JOBS.code("tailored_predict"),
     log:
-        f"{R}/logs/tailored_predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.log",
+        f"{R}/logs/tailored_predict/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
-        f"{R}/benchmarks/tailored_predict/{{method}}/{{student}}/round{{round}}/{{dataset}}.tsv"
+        f"{R}/benchmarks/tailored_predict/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: res("predict", "threads")
@@ -45,23 +46,24 @@ rule tailored_pretrained:
         method=only(GRID.fewshot_runs()),
     input:
         unpack(lambda w: JOBS.tailored_exam_model(w.method, w.student, 0)),
-        problems=f"{R}/data/{{dataset}}.jsonl",
+        problems=eval_problems,
     output:
-        predictions=f"{R}/{{method}}/{{student}}/pretrained/predictions/{{dataset}}.jsonl",
-        metrics=f"{R}/{{method}}/{{student}}/pretrained/metrics/{{dataset}}.json",
+        predictions=directory(f"{R}/{{method}}/{{student}}/pretrained/predictions"),
+        metrics=directory(f"{R}/{{method}}/{{student}}/pretrained/metrics"),
     params:
+        datasets=eval_sets,
         model=lambda w: GRID.students[w.student]["model"],
         task=None,  # each eval set's own demos (upstream prompts S_0 per task)
         options=lambda w: GRID.option_subset(w.method, "eval"),
         generation=lambda w: GRID.generation(w.method, w.student),
         source=source,
         round="pretrained",
-        meta=lambda w: {**run_meta(w), "round": "pretrained", "dataset": w.dataset},
+        meta=lambda w: {**run_meta(w), "round": "pretrained"},
         code=JOBS.code("tailored_predict"),
     log:
-        f"{R}/logs/tailored_predict/{{method}}/{{student}}/pretrained/{{dataset}}.log",
+        f"{R}/logs/tailored_predict/{{method}}/{{student}}/pretrained.log",
     benchmark:
-        f"{R}/benchmarks/tailored_predict/{{method}}/{{student}}/pretrained/{{dataset}}.tsv"
+        f"{R}/benchmarks/tailored_predict/{{method}}/{{student}}/pretrained.tsv"
     conda:
         "../envs/torch.yaml"
     threads: res("predict", "threads")

@@ -39,20 +39,23 @@ def test_paper_grid_dry_run(tmp_path, data_dir, path):
     seconds = time.perf_counter() - t0
     counts = job_counts(out)
     print(f"\n{path.name}: {counts['total']} jobs, dry run {seconds:.1f} s")
+    results = cfg["results_dir"]
     assert _runs(cfg) == len(list(grid.cells()))
-    # every run is evaluated on each of its eval sets by one job that predicts and scores
+    # every trained model answers all its eval sets in one job that predicts and scores
     # (predict, predict_multi, tailored_predict, or a round0_from copy: reuse_predictions),
-    # and trained once per round (the train rule, Tailored Learning's own train rule, or a
-    # round0_from copy: SIKeD's of Combined)
+    # and is trained once per round (the train rule, Tailored Learning's own train rule, or
+    # a round0_from copy: SIKeD's of Combined)
     assert "evaluate" not in counts
     predicted = sum(counts.get(r, 0) for r in ("predict", "predict_multi", "tailored_predict",
                                                "reuse_predictions"))
-    assert predicted == sum(len(grid.eval_sets_of(r)) for r, _, _ in grid.cells())
+    assert predicted == len(list(grid.cells()))
+    for run, st, r in grid.cells():  # one folder of predictions and one of metrics each
+        assert f"{results}/{run}/{st}/round{r}/predictions," in out
+        assert f"{results}/{run}/{st}/round{r}/metrics" in out
     trained = sum(counts.get(r, 0) for r in ("train", "tailored_train", "reuse_round0"))
     assert trained == _runs(cfg)
     teachers = grid.teacher_strategies()
     assert counts["teacher_generate"] == sum(len(s) for s in teachers.values())
-    results = cfg["results_dir"]
     for teacher, strategies in teachers.items():
         for s in strategies:
             assert f"{results}/teacher/{teacher}/{s}/raw.jsonl" in out

@@ -78,7 +78,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     tiny = sum(1 for s in students.values() if s["model"].startswith("tiny-"))
     counts = {"prepare_data": 1 + len(evals), "build_student": tiny,
               "teacher_generate": len(strategies), "filter_rationales": len(strategies),
-              "build_round": runs, "train": runs, "predict": runs * len(evals),
+              "build_round": runs, "train": runs, "predict": runs,  # one per model: all eval sets
               "tables": 1, "claims": 1, "plots": 1, "paper_tables": 1, "all": 1}
     iterative_counts(cfg, counts)
     return {**counts, "total": sum(counts.values())}
@@ -98,11 +98,11 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
                "tailored": {"build_round": -r, "train": -r, "tailored_round": r,
                             "tailored_train": r, "tailored_exam": r,
                             "tailored_feedback": r - 1}}.get(m["type"], {})
-        own = {**own, **multi_counts(m, r, len(cfg["eval_sets"]))}
+        own = {**own, **multi_counts(m, r)}
         if m["type"] == "fdd" and m.get("round0_from"):  # (round 0's data is not built)
-            own = add_counts(own, {"fdd_round": -1, **reuse_counts("predict", len(cfg["eval_sets"]))})
+            own = add_counts(own, {"fdd_round": -1, **reuse_counts("predict")})
         if m["type"] == "tailored" and m.get("round0_from"):  # no round-0 exam, data, training
-            reused = reuse_counts("predict", len(cfg["eval_sets"]))
+            reused = reuse_counts("predict")
             reused["tailored_train"] = reused.pop("train")
             own = add_counts(own, {"tailored_exam": -1, "tailored_round": -1, **reused})
         for rule, k in own.items():
@@ -112,16 +112,16 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
         del counts[rule]
 
 
-def multi_counts(m: dict, r: int, e: int) -> dict[str, int]:
+def multi_counts(m: dict, r: int) -> dict[str, int]:
     """ETD / Combined / SIKeD runs (rules/predict.smk predict_multi, rules/siked.smk); a
     round0_from SIKeD run copies the Combined run's round 0 (rules/reuse.smk)."""
     if m["type"] not in ("etd", "combined", "siked"):
         return {}
-    own = {"predict": -r * e, "predict_multi": r * e}
+    own = {"predict": -r, "predict_multi": r}
     if m["type"] == "siked":
         own.update(build_round=-r, siked_round=r, siked_generate=r - 1)
         if m.get("round0_from"):
-            own = add_counts(own, reuse_counts("predict_multi", e))
+            own = add_counts(own, reuse_counts("predict_multi"))
     return own
 
 
@@ -129,11 +129,11 @@ def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
 
 
-def reuse_counts(predict_rule: str, e: int) -> dict[str, int]:
+def reuse_counts(predict_rule: str) -> dict[str, int]:
     """A round0_from run (SIKeD, FDD, Tailored) copies round 0's checkpoint and (same generation
     settings) predictions: no round-0 train / predict jobs, one reuse job each instead
     (changes to a run's counts)."""
-    return {"train": -1, "reuse_round0": 1, "reuse_predictions": e, predict_rule: -e}
+    return {"train": -1, "reuse_round0": 1, "reuse_predictions": 1, predict_rule: -1}
 
 
 # ------------------------------------------------------------------ fast tests
@@ -145,9 +145,8 @@ def test_dry_run_default_config_dag(tmp_path, data_dir):
     assert "results/tables/accuracy.md" in out and "results/tables/claims.md" in out
     assert cfg["budget"]["steps_per_round"] >= 1  # one training budget for every run
     assert len(cfg["eval_sets"]) == 1 and cfg["eval_sets"]["synthetic"]["options"]["n"] >= 500
-    for m in cfg["methods"]:
-        for d in cfg["eval_sets"]:
-            assert f"results/{m}/tiny-t5/round0/predictions/{d}.jsonl" in out
+    for m in cfg["methods"]:  # one folder per model: predictions/<eval set>.jsonl
+        assert f"results/{m}/tiny-t5/round0/predictions," in out
 
 
 def test_dry_run_tiny_config_dag(tmp_path, data_dir):
@@ -527,8 +526,7 @@ def run_outputs(method: str, cfg: dict, *, data: bool = False) -> set[str]:
     for run in method_runs(cfg, method):
         base = f"results/{run}/tiny-t5/round0"
         out |= {f"{base}/checkpoint", f"{base}/train_log.json"}
-        out |= {f"{base}/{kind}/{d}.{ext}" for d in cfg["eval_sets"]
-                for kind, ext in (("predictions", "jsonl"), ("metrics", "json"))}
+        out |= {f"{base}/predictions", f"{base}/metrics"}  # one folder each: every eval set
         if data:
             out.add(f"{base}/mixed.jsonl")
     return out
@@ -603,9 +601,9 @@ def test_editing_metrics_reruns_the_prediction_jobs_and_tables(tiny_run, data_di
     work, cfg = tiny_run["dir"], tiny_run["cfg"]
     restore = edit(work / "src" / "mathdistill" / "metrics.py")
     try:
-        evals = {f"results/{run}/tiny-t5/round0/{kind}/{d}.{ext}"
-                 for m in cfg["methods"] for run in method_runs(cfg, m) for d in cfg["eval_sets"]
-                 for kind, ext in (("predictions", "jsonl"), ("metrics", "json"))}
+        evals = {f"results/{run}/tiny-t5/round0/{kind}"
+                 for m in cfg["methods"] for run in method_runs(cfg, m)
+                 for kind in ("predictions", "metrics")}
         assert pending(work, data_dir) == evals | TABLES
     finally:
         restore()

@@ -193,3 +193,57 @@ def test_every_module_edit_changes_exactly_its_importers_digests(src_copy):
         path.write_text(original)
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 3 * 10**9))
     assert "mathdistill.stages.launch" in reached and "mathdistill.strategies.arith" in reached
+
+
+def test_lazy_exports_are_followed_only_where_used(tmp_path):
+    """A package whose __getattr__ imports names on first use (PEP 562) lists them in LAZY:
+    a script that uses the lazy name depends on its module, one that does not, does not."""
+    src = tmp_path / "src"
+    _write(src, {
+        "mathdistill/__init__.py": "",
+        "mathdistill/pkg/__init__.py": """
+            import importlib
+
+            from mathdistill.pkg.light import gen
+
+            LAZY = {"fit": "mathdistill.pkg.heavy:fit"}
+
+            def __getattr__(name):
+                module, _, attr = LAZY[name].partition(":")
+                return getattr(importlib.import_module(module), attr)
+            """,
+        "mathdistill/pkg/light.py": "def gen():\n    return 1\n",
+        "mathdistill/pkg/heavy.py": "import torch\n\ndef fit():\n    return torch.ones(1)\n",
+    })
+    fits = tmp_path / "fit.py"
+    fits.write_text("from mathdistill.pkg import fit\nfit()\n")
+    gens = tmp_path / "gen.py"
+    gens.write_text("from mathdistill.pkg import gen\ngen()\n")
+    graph = ImportGraph(src)
+    modules, ext = graph.closure(fits)
+    assert "mathdistill.pkg.heavy" in modules and "torch" in ext
+    modules, ext = graph.closure(gens)
+    assert "mathdistill.pkg.heavy" not in modules and "torch" not in ext
+    before = graph.digest(fits), graph.digest(gens)
+    _edit(src / "mathdistill" / "pkg" / "heavy.py", "import torch\n\ndef fit():\n    return 2\n")
+    graph = ImportGraph(src)
+    assert graph.digest(fits) != before[0] and graph.digest(gens) == before[1]
+
+
+def test_the_students_package_keeps_training_out_of_generation_jobs():
+    """mathdistill.students imports its training module (transformers' Trainer) lazily:
+    the train scripts' closures have it, the generation scripts' do not."""
+    import subprocess
+    import sys
+
+    graph = ImportGraph(REPO / "src")
+    for script in ("train", "tailored_train"):
+        assert "mathdistill.students.training" in graph.closure(
+            REPO / "workflow" / "scripts" / f"{script}.py")[0]
+    for script in ("predict", "predict_multi", "tailored_exam", "siked_generate", "fdd_exam"):
+        assert "mathdistill.students.training" not in graph.closure(
+            REPO / "workflow" / "scripts" / f"{script}.py")[0]
+    code = ("import sys, mathdistill.students as s; assert 'transformers.trainer' not in "
+            "sys.modules and 'peft' not in sys.modules; s.train; "
+            "assert 'mathdistill.students.training' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

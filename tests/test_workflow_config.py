@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -377,3 +378,35 @@ def test_teacher_train_and_eval_set_problems(tmp_path):
     # cotd and potd are scored on every eval set (default): gsm8k twice as well
     assert "methods.cotd.eval_sets: eval sets 'gsm8k' and 'gsm8k_again'" in text
     assert len(err.value.problems) == 7, text
+
+
+def test_a_schema_valid_config_is_not_validated_again(tmp_path, monkeypatch):
+    """check_config(cache_file=...) keeps digests of configs the schema accepted: the same
+    config (and schema) skips the schema; another config, or one the schema rejects, does not."""
+    from mathdistill.workflow import validate
+
+    path = REPO / "tests" / "configs" / "tiny.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cache = tmp_path / "cache" / "valid.json"
+    calls = []
+    real = validate.schema_errors
+    monkeypatch.setattr(validate, "schema_errors",
+                        lambda c, s: calls.append(1) or real(c, s))
+    check_config(cfg, [path], schema=SCHEMA_FILE, cache_file=cache)
+    check_config(cfg, [path], schema=SCHEMA_FILE, cache_file=cache)
+    assert len(calls) == 1 and len(json.loads(cache.read_text())) == 1
+    other = {**cfg, "seed": 7}
+    check_config(other, [path], schema=SCHEMA_FILE, cache_file=cache)
+    assert len(calls) == 2 and len(json.loads(cache.read_text())) == 2
+    bad = {**cfg, "seed": "seven"}
+    for _ in range(2):  # never cached: reported every time
+        with pytest.raises(ConfigError, match="seed"):
+            check_config(bad, [path], schema=SCHEMA_FILE, cache_file=cache)
+    assert len(calls) == 4 and len(json.loads(cache.read_text())) == 2
+    schema = tmp_path / "schema.yaml"  # another schema: validated again
+    schema.write_text(SCHEMA_FILE.read_text() + "\n# edited\n")
+    check_config(cfg, [path], schema=schema, cache_file=cache)
+    assert len(calls) == 5
+    cache.write_text("not json")  # a damaged cache is ignored, then rewritten
+    check_config(cfg, [path], schema=SCHEMA_FILE, cache_file=cache)
+    assert len(calls) == 6 and len(json.loads(cache.read_text())) == 1

@@ -70,7 +70,7 @@ def done(tmp_path_factory, data_dir):
                for f in line[len("    output: "):].split(",")]
     for f in outputs:
         path = work / f
-        if f.endswith(("/checkpoint", "/base")):
+        if f.endswith(("/checkpoint", "/base", "/predictions", "/metrics")):  # folders
             path.mkdir(parents=True, exist_ok=True)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +118,7 @@ def change(done):
 
 
 def test_the_completed_state_is_the_whole_grid(done):
-    assert done["jobs"] == expected_counts(done["cfg"])["total"] > 100
+    assert done["jobs"] == expected_counts(done["cfg"])["total"] > 60
 
 
 def test_comments_and_docstrings_rerun_nothing(done, change):

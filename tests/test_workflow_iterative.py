@@ -81,14 +81,14 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     potd = "results/potd/tiny-t5/round0"
     assert {f"{potd}/checkpoint", f"{potd}/train_log.json"} <= set(
         job(js, "reuse_round0", f"{fdd}/round0/checkpoint")["input"])
-    reused = job(js, "reuse_predictions", f"{fdd}/round0/predictions/synthetic.jsonl")
-    assert reused["input"] == [f"{potd}/predictions/synthetic.jsonl"]
-    assert f"{fdd}/round0/metrics/synthetic.json" in reused["output"]  # scored in the same job
-    # every eval set's metrics come from the job that writes its predictions (no evaluate jobs)
+    reused = job(js, "reuse_predictions", f"{fdd}/round0/predictions")
+    assert reused["input"] == [f"{potd}/predictions"]  # the folder: every eval set
+    assert f"{fdd}/round0/metrics" in reused["output"]  # scored in the same job
+    # a model's metrics come from the job that writes its predictions (no evaluate jobs)
     for j in js:
-        preds = [f for f in j["output"] if "/predictions/" in f]
-        assert [f.replace("/predictions/", "/metrics/").replace(".jsonl", ".json")
-                for f in preds] == [f for f in j["output"] if "/metrics/" in f], j["rule"]
+        preds = [f for f in j["output"] if f.endswith("/predictions")]
+        assert [f[:-len("predictions")] + "metrics" for f in preds] == [
+            f for f in j["output"] if f.endswith("/metrics")], j["rule"]
     assert not [j for j in js if f"{fdd}/round0/mixed.jsonl" in j["output"]]
     # FDD round 1: the exam is the round-0 student's; S_1 retrains from the base model
     assert f"{fdd}/round0/checkpoint" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
@@ -149,7 +149,7 @@ def test_dry_run_fdd_round0_own_or_reused(tmp_path, data_dir):
     assert f"{fdd}/round0/mixed.jsonl" in job(js, "train", f"{fdd}/round0/checkpoint")["input"]
     mixed0 = job(js, "fdd_round", f"{fdd}/round0/mixed.jsonl")["input"]
     assert pot in mixed0 and f"{fdd}/round1/programs.jsonl" not in mixed0
-    job(js, "predict", f"{fdd}/round0/predictions/synthetic.jsonl")
+    job(js, "predict", f"{fdd}/round0/predictions")
     assert not [j for j in js if j["rule"].startswith("reuse_")]
 
     def seeds(cfg):
@@ -161,7 +161,7 @@ def test_dry_run_fdd_round0_own_or_reused(tmp_path, data_dir):
         reuse = job(js, "reuse_round0", f"results/{run}/tiny-t5/round0/checkpoint")
         assert f"results/{src}/tiny-t5/round0/checkpoint" in reuse["input"]
         # other generation settings: the copied student predicts again
-        job(js, "predict", f"results/{run}/tiny-t5/round0/predictions/synthetic.jsonl")
+        job(js, "predict", f"results/{run}/tiny-t5/round0/predictions")
     assert not [j for j in js if j["rule"] == "reuse_predictions"]
 
 
@@ -418,5 +418,5 @@ def test_tiny_fewshot_tailored_end_to_end(tmp_path, data_dir):
     strategies = (work / "results" / "tables" / "strategies.md").read_text()
     assert "string_match" in strategies
     logs = work / "results" / "logs"
-    assert (logs / "tailored_predict" / "tailored_fs" / "tiny-t5" / "round0" / "synthetic.log"
+    assert (logs / "tailored_predict" / "tailored_fs" / "tiny-t5" / "round0.log"
             ).is_file() and not (logs / "predict" / "tailored_fs").exists()

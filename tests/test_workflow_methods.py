@@ -72,7 +72,7 @@ def test_default_config_runs_every_multi_strategy_method(default_dag):
     runs = sum(cfg["methods"][m].get("rounds", 1) for m in multi)
     reused = [j for j in default_dag["jobs"]  # (round0_from; FDD's reuse is not multi)
               if j["rule"] == "reuse_predictions" and j["wildcards"]["method"] in multi]
-    assert counts["predict_multi"] + len(reused) == runs * len(cfg["eval_sets"])
+    assert counts["predict_multi"] + len(reused) == runs  # one job per model: every eval set
     siked = [m for m in multi if types[m] == "siked"]
     assert counts["siked_generate"] == sum(cfg["methods"][m]["rounds"] - 1 for m in siked)
     assert counts["siked_round"] == sum(cfg["methods"][m]["rounds"] for m in siked)
@@ -104,8 +104,11 @@ def test_default_dag_round_dependencies(default_dag):
                         and j["wildcards"].get("method") == m and j["wildcards"]["round"] == "0"]
     etd = [m for m, c in cfg["methods"].items() if c["type"] == "etd"]
     for m in etd:
-        pred = find(jobs, "predict_multi", method=m, round=0, dataset=next(iter(cfg["eval_sets"])))
+        pred = find(jobs, "predict_multi", method=m, round=0)  # one job: every eval set
         assert f"results/{m}/tiny-t5/round0/checkpoint" in pred["input"]
+        assert {f"results/data/{d}.jsonl" for d in cfg["eval_sets"]} <= set(pred["input"])
+        assert pred["output"] == [f"results/{m}/tiny-t5/round0/predictions",
+                                  f"results/{m}/tiny-t5/round0/metrics"]
     plots = find(jobs, "plots")
     assert {f"results/{m}/tiny-t5/round0/mix_stats.json" for m in siked} <= set(plots["input"])
 

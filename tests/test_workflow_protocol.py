@@ -173,4 +173,4 @@ def test_fewshot_tailored_runs_have_their_own_prediction_rules_and_a_pretrained_
     blocks = _rule_blocks()
     assert "only(GRID.fewshot_runs())" in blocks["tailored_predict"]
     assert "only(GRID.predicted_by_predict())" in blocks["predict"]
-    assert "/pretrained/predictions/" in blocks["tailored_pretrained"]
+    assert "/pretrained/predictions\")" in blocks["tailored_pretrained"]  # a folder

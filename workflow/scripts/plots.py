@@ -4,5 +4,5 @@ from mathdistill.plots import write_plots
 from mathdistill.stages import log_to
 
 with log_to(snakemake.log[0]):
-    write_plots(snakemake.input.metrics, snakemake.input.mix_stats, snakemake.params.outdir,
+    write_plots(snakemake.params.metrics, snakemake.input.mix_stats, snakemake.params.outdir,
                 share_methods=snakemake.params.share_methods)

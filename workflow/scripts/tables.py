@@ -4,7 +4,7 @@ from mathdistill.report import write_tables
 from mathdistill.stages import log_to
 
 with log_to(snakemake.log[0]):
-    write_tables(snakemake.input.metrics, snakemake.input.filter_stats,
+    write_tables(snakemake.params.metrics, snakemake.input.filter_stats,
                  snakemake.input.train_logs, snakemake.params.outdir,
                  cost_files=snakemake.input.costs,
                  call_cost_files=snakemake.input.call_costs)

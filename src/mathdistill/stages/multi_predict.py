@@ -43,6 +43,8 @@ def _load(checkpoint, gen_cfg: Mapping | None, threads: int | None):
 
         torch.set_num_threads(int(threads))
     cfg = GenerationConfig.from_dict(dict(gen_cfg or {}))
+    if isinstance(checkpoint, tuple):  # loaded once for several eval sets (students.preload)
+        return checkpoint, cfg
     return load(str(checkpoint), dtype=cfg.dtype), cfg
 
 

@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 def predict(checkpoint, problems_file, strategy: str, out, gen_cfg: Mapping | None = None, *,
             threads: int | None = None) -> list[Prediction]:
-    """Generate, score and write one Prediction per problem of `problems_file`."""
+    """Generate, score and write one Prediction per problem of `problems_file`.
+    `checkpoint`: a path, or the student loaded once (students.preload) for several sets."""
     from mathdistill.filtering import score_rationales
     from mathdistill.strategies import student_prompt
     from mathdistill.students import GenerationConfig, generate
@@ -37,7 +38,8 @@ def predict(checkpoint, problems_file, strategy: str, out, gen_cfg: Mapping | No
         torch.set_num_threads(int(threads))
     problems = read_records(problems_file, Problem)
     prompts = [student_prompt(p.question, strategy) for p in problems]
-    outputs = generate(str(checkpoint), prompts, GenerationConfig.from_dict(dict(gen_cfg or {})))
+    outputs = generate(checkpoint, prompts,
+                       GenerationConfig.from_dict(dict(gen_cfg or {})))
     texts = [seqs[0] if seqs else "" for seqs in outputs]
     scored = score_rationales([
         Rationale(id=p.id, question=p.question, answer=p.answer, strategy=strategy, text=t,

@@ -37,7 +37,8 @@ PRETRAINED = "pretrained"  # the round name of the untrained student's outputs
 def predict(model, problems_file, out, *, task: str | None = None, fewshot: bool = True,
             generation: Mapping | None = None, threads: int | None = None,
             round: int | str | None = None) -> list[Prediction]:
-    """`model` (a checkpoint or a base model) answers `problems_file` -> Predictions in `out`."""
+    """`model` (a checkpoint or a base model, or either loaded by students.preload) answers
+    `problems_file` -> Predictions in `out`."""
     from mathdistill.filtering import score_rationales
     from mathdistill.methods import tailored_prompt as tp
     from mathdistill.students import GenerationConfig, generate
@@ -53,7 +54,7 @@ def predict(model, problems_file, out, *, task: str | None = None, fewshot: bool
     gen = GenerationConfig.from_dict(dict(generation or {}))
     gen.stop = [*gen.stop, *(s for s in tp.STOP if s not in gen.stop)]
     prompts = [tp.prompt(p.question, task, choices=p.choices, fewshot=fewshot) for p in problems]
-    outputs = generate(str(model), prompts, gen)
+    outputs = generate(model, prompts, gen)
     cleaned = [tp.cleanup(seqs[0] if seqs else "", task) for seqs in outputs]
     scored = score_rationales([
         Rationale(id=p.id, question=p.question, answer=p.answer, strategy="cot", text=text,

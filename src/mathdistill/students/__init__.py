@@ -9,14 +9,31 @@
 
 Modules: tokenizer (project-trained BPE), presets (tiny-* families), loading, lora,
 encoding (examples -> features, collator), training (TrainConfig, StudentTrainer, train),
-generation (GenerationConfig, generate), config (shared helpers).
+generation (GenerationConfig, generate), config (shared helpers). `train` and
+`StudentTrainer` are imported on first use: a job that only generates does not import
+transformers' Trainer.
 """
 
-from .generation import GenerationConfig, generate, truncate_at_stop
+import importlib
+
+from .generation import GenerationConfig, generate, preload, truncate_at_stop
 from .loading import load, model_kind
 from .presets import PRESETS, build_tiny, is_preset, make_tiny
 from .tokenizer import train_tokenizer
-from .training import StudentTrainer, TrainConfig, train
+from .train_config import TrainConfig
+
+# imported on first use (training imports transformers' Trainer, and peft); the workflow's
+# code digests follow this table (workflow.closure)
+LAZY = {"StudentTrainer": "mathdistill.students.training:StudentTrainer",
+        "train": "mathdistill.students.training:train"}
+
+
+def __getattr__(name):
+    if name in LAZY:
+        module, _, attr = LAZY[name].partition(":")
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PRESETS",
@@ -29,6 +46,7 @@ __all__ = [
     "load",
     "make_tiny",
     "model_kind",
+    "preload",
     "train",
     "train_tokenizer",
     "truncate_at_stop",

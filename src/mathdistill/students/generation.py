@@ -28,7 +28,7 @@ starts with it. Prompts are batched per prefix, so every batch has one prefix le
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -246,6 +246,16 @@ def _generate_vllm(model_path, prompts: Sequence[str], cfg: GenerationConfig,
 def _auto_backend() -> str:
     """backend "auto": the fast path on a GPU, HF generate on CPU."""
     return "fast" if cuda_available() else "hf"
+
+
+def preload(model, cfg: GenerationConfig | Mapping | None = None):
+    """`model` loaded once for several generate() calls with `cfg`: (model, tokenizer, kind);
+    a loaded tuple as it is, and with backend "vllm" the path (vLLM loads it itself)."""
+    cfg = GenerationConfig.from_dict(dict(cfg)) if isinstance(cfg, Mapping) else cfg
+    cfg = cfg or GenerationConfig()
+    if isinstance(model, tuple) or cfg.backend == "vllm":
+        return model
+    return load(str(model), dtype=cfg.dtype)
 
 
 def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None,

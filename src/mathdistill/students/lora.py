@@ -13,9 +13,11 @@ the model actually has; an unknown family falls back to peft's "all-linear".
 from __future__ import annotations
 
 import logging
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def default_target_modules(model) -> list[str] | str:
 
 def apply_lora(model, lora: dict[str, Any], kind: str) -> PeftModel:
     """Wrap `model` with fresh LoRA adapters (only they are trainable)."""
+    from peft import LoraConfig, TaskType, get_peft_model  # (peft: only where LoRA is used)
+
     spec = lora_spec(lora)
     targets = spec["target_modules"] or default_target_modules(model)
     config = LoraConfig(
@@ -89,4 +93,5 @@ def apply_lora(model, lora: dict[str, Any], kind: str) -> PeftModel:
 
 
 def is_peft(model) -> bool:
-    return isinstance(model, PeftModel)
+    peft = sys.modules.get("peft")  # not imported: no model can be a PeftModel
+    return peft is not None and isinstance(model, peft.PeftModel)

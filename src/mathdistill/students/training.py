@@ -31,10 +31,10 @@ import random
 import shutil
 import time
 from collections.abc import Mapping, Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import peft
 import torch
 import transformers
 from tqdm.auto import tqdm
@@ -400,7 +400,7 @@ def train(
                 "versions": {
                     "torch": torch.__version__,
                     "transformers": transformers.__version__,
-                    "peft": peft.__version__,
+                    "peft": version("peft"),
                 },
             },
         )

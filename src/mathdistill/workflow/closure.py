@@ -12,6 +12,10 @@ the imports it executes (module-level imports of every module imported, function
 imports of the functions reached). A stage module serves several rules (stages.siked: a
 torch rule and a data rule), so whole-module closures would be far too wide.
 
+A module that exports names lazily (PEP 562 `__getattr__`, e.g. mathdistill.students: its
+training code imports transformers' Trainer only when used) lists them in a module-level
+dict `LAZY = {name: "module:attr"}`, which is followed like an import.
+
 Imports made by name at run time are listed in `DYNAMIC`: fixed targets, or a registry
 whose entry the job chooses (`choose={"teacher": "openai"}`, `{"method": "fdd"}`; a list
 chooses several, no choice means every entry). Strings "mathdistill.x:f" in a script (what
@@ -45,6 +49,7 @@ ROOT = "mathdistill"
 DATA_SUFFIXES = (".txt", ".yaml", ".json", ".jsonl")
 CACHE_VERSION = 2
 SCRIPT = "__script__"
+LAZY = "LAZY"  # a module's lazy exports (ImportGraph._lazy)
 
 
 @dataclass(frozen=True)
@@ -325,6 +330,17 @@ class ImportGraph:
             self._closures[key] = self._read_table(module, name)
         return self._closures[key]
 
+    def _lazy(self, module: str) -> dict:
+        """The module's lazy exports: a module-level dict LAZY {name: "module:attr"} that its
+        `__getattr__` imports on first use (PEP 562); {} when it has none."""
+        key = ("lazy", module)
+        if key not in self._closures:
+            try:
+                self._closures[key] = self._read_table(module, LAZY)
+            except ValueError:
+                self._closures[key] = {}
+        return self._closures[key]
+
     def _read_table(self, module: str, name: str) -> dict:
         tree = ast.parse(self.module_file(module).read_text(encoding="utf-8"))
         for node in tree.body:
@@ -367,8 +383,11 @@ class ImportGraph:
                 edges = list(info["units"][""])
             elif name in info["units"]:
                 edges = list(info["units"][name])
-            else:  # a name the module imports (a re-export), or a constant
-                edges = self._resolve(info["bind"][name]) if name in info["bind"] else []
+            elif name in info["bind"]:  # a name the module imports (a re-export)
+                edges = self._resolve(info["bind"][name])
+            else:  # a lazy export (the module's LAZY table), or a constant
+                lazy = self._lazy(module).get(name)
+                edges = self._dynamic_edges(lazy) if lazy else []
             targets = self.dynamic.get(unit, [])
             if isinstance(targets, Registry):
                 targets = self._registry_targets(targets, chosen.get(targets.key))

@@ -392,9 +392,11 @@ class Grid:
         return same[0]
 
     def _same_predictions(self, run: str) -> bool:
-        """The reused run's round-0 predictions are this run's: same generation settings
-        and (rule predict, one strategy) eval strategy; predict_multi routes by tags."""
+        """The reused run's round-0 predictions are this run's: same generation settings,
+        (rule predict, one strategy) eval strategy, and its eval sets include this run's
+        (one job copies the folder); predict_multi routes by tags."""
         src = self._round0[run]
         return all(self.generation(run, st) == self.generation(src, st)
                    for st in self.students_of(run)) and (
-            self.runs[run].type == "siked" or self.eval_strategy(run) == self.eval_strategy(src))
+            self.runs[run].type == "siked" or self.eval_strategy(run) == self.eval_strategy(src)
+        ) and set(self.eval_sets_of(run)) <= set(self.eval_sets_of(src))

@@ -7,6 +7,7 @@
     jobs.round_inputs("fdd", "tiny-t5", 1)            # {"rationales": [D_0, G_1]}
     jobs.code("build_round", method="fdd")            # digest of the script + its library
     jobs.metrics()                                    # every metrics file of the grid
+    jobs.metrics_dirs()                               # ... and the folders (rule outputs)
 
 `code(script, **choose)` is one digest of the normalised source of
 `workflow/scripts/<script>.py` and the library modules it runs (closure.ImportGraph over
@@ -142,10 +143,22 @@ class Jobs:
                     f"{self.round_dir(run, student, k)}/feedback.jsonl" for k in range(1, r)]
         return out
 
+    # ---- predictions: one job per model writes a folder of each (stages.eval_sets)
+    def _cells_dirs(self, name: str) -> list[str]:
+        return [f"{self.round_dir(run, st, r)}/{name}" for run, st, r in self.grid.cells()]
+
     # ---------------------------------------------------------------- targets
     def metrics(self) -> list[str]:
+        """Every metrics file of the grid: <round>/metrics/<eval set>.json."""
         return [f"{self.round_dir(run, st, r)}/metrics/{d}.json"
                 for run, st, r in self.grid.cells() for d in self.grid.eval_sets_of(run)]
+
+    def metrics_dirs(self) -> list[str]:
+        """The metrics folders the files of metrics() are in (rule outputs)."""
+        return self._cells_dirs("metrics")
+
+    def predictions_dirs(self) -> list[str]:
+        return self._cells_dirs("predictions")
 
     def claim_runs(self) -> list[dict]:
         """What the claims rule reads: one entry per run, student, round and eval set with
@@ -171,6 +184,10 @@ class Jobs:
         return [f"{self.pretrained_dir(run, st)}/metrics/{d}.json"
                 for run in self.grid.fewshot_runs() for st in self.grid.students_of(run)
                 for d in self.grid.eval_sets_of(run)]
+
+    def pretrained_metrics_dirs(self) -> list[str]:
+        return [f"{self.pretrained_dir(run, st)}/metrics"
+                for run in self.grid.fewshot_runs() for st in self.grid.students_of(run)]
 
     def teacher_call_costs(self) -> list[str]:
         """The cost records of the teacher calls made by FDD (question generation and

@@ -19,6 +19,8 @@ round-0 reuse). A ConfigError's message is one line per problem:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -181,13 +183,54 @@ def schema_errors(config: Mapping, schema: str | Path) -> list[tuple[tuple, str]
     return out
 
 
+class _ValidCache:
+    """Digests of configs the schema accepted (file `path`), so that an unchanged config is
+    not validated again: the digest covers the merged config, the schema file and the
+    jsonschema version. Only a valid config is kept; problems are always recomputed."""
+
+    KEEP = 32
+
+    def __init__(self, path, config: Mapping, schema: str | Path):
+        from importlib.metadata import version
+
+        self.path = Path(path)
+        h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+        h.update(Path(schema).read_bytes())
+        h.update(version("jsonschema").encode())
+        self.key = h.hexdigest()
+
+    def _read(self) -> list[str]:
+        try:
+            keys = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return keys if isinstance(keys, list) else []
+
+    def hit(self) -> bool:
+        return self.key in self._read()
+
+    def add(self) -> None:
+        from mathdistill.io import write_json
+
+        keys = [k for k in self._read() if k != self.key][-(self.KEEP - 1):] + [self.key]
+        try:
+            write_json(self.path, keys)
+        except OSError:  # a read-only checkout: validate every time
+            pass
+
+
 def check_config(config: Mapping, files: Sequence, overrides: Mapping | None = None, *,
-                 schema: str | Path) -> Grid:
-    """The config's Grid; ConfigError listing every schema and grid problem otherwise."""
+                 schema: str | Path, cache_file: str | Path | None = None) -> Grid:
+    """The config's Grid; ConfigError listing every schema and grid problem otherwise.
+    `cache_file`: where digests of schema-valid configs are kept (_ValidCache)."""
     files = [_display(f) for f in files]
-    origins = _origins(files, overrides)
-    default = str(files[-1]) if files else OVERRIDE
-    problems = schema_errors(config, schema)
+    cached = _ValidCache(cache_file, config, schema) if cache_file else None
+    if cached is not None and cached.hit():
+        problems = []
+    else:
+        problems = schema_errors(config, schema)
+        if cached is not None and not problems:
+            cached.add()
     try:
         grid = Grid(config)
         problems += grid.problems
@@ -195,6 +238,8 @@ def check_config(config: Mapping, files: Sequence, overrides: Mapping | None = N
         if not problems:
             raise
     if problems:
+        origins = _origins(files, overrides)
+        default = str(files[-1]) if files else OVERRIDE
         lines = sorted({_format(p, m, origins, default) for p, m in problems},
                        key=lambda x: (_file_rank(x[0][0], files), x[0][1], x[1]))
         raise ConfigError([text for _, text in lines])
