@@ -9,7 +9,8 @@ Per rule (stage): jobs, the sum of the jobs' wall seconds (from the start and fi
 lines of Snakemake's log, 1 s resolution), the longest job, and the CPU seconds of the rules
 that write a `benchmark:` file (train, predict: `cpu_time` of results/benchmarks/**.tsv).
 The run's span is the first job start to the last finish; `--run` adds the wall time
-and the CPU seconds of the whole `snakemake` process tree (resource.getrusage). Jobs run
+and the CPU seconds of the whole `snakemake` process tree (resource.getrusage), and a
+machine-speed probe before and after (`cpu_probe`: a fixed Python loop). Jobs run
 in parallel on the cores, so the summed job seconds exceed the span. Numbers depend on the
 machine's load: say whether it was shared when you quote them.
 """
@@ -101,6 +102,10 @@ def markdown(summary: dict) -> str:
     if "wall_s" in summary:
         lines.append(f"snakemake: {summary['wall_s']:.0f} s wall, {summary['cpu_all_s']:.0f} "
                      "CPU seconds (all processes)")
+    if "probe_s" in summary:
+        before, after = summary["probe_s"]
+        lines.append(f"machine speed (cpu_probe, lower is faster): {before:.2f} s before the "
+                     f"run, {after:.2f} s after")
     return "\n".join(lines) + "\n"
 
 
@@ -109,6 +114,16 @@ def latest_log(workdir: Path) -> Path:
     if not logs:
         sys.exit(f"no Snakemake log in {workdir / '.snakemake' / 'log'}; run snakemake first")
     return logs[-1]
+
+
+def cpu_probe(n: int = 20_000_000) -> float:
+    """Seconds of a fixed one-core Python loop: how fast this machine is right now (the
+    development machine's varied 1.7-2.6 s within a day), to compare runs across machines."""
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i
+    return time.perf_counter() - t0
 
 
 def run(cores: int, results: str, extra: list[str]) -> tuple[float, float, int]:
@@ -141,8 +156,10 @@ def main(argv=None) -> int:
     results = args.results or ("bench-results" if args.run else "results")
     timing = {}
     if args.run:
+        probe = cpu_probe()
         wall, cpu, code = run(args.cores, results, args.snakemake_args)
-        timing = {"wall_s": wall, "cpu_all_s": cpu, "exit_code": code, "cores": args.cores}
+        timing = {"wall_s": wall, "cpu_all_s": cpu, "exit_code": code, "cores": args.cores,
+                  "probe_s": [probe, cpu_probe()]}
     log = args.log or latest_log(workdir)
     summary = {**summarize(parse_log(log.read_text(encoding="utf-8")),
                            benchmark_cpu(Path(results))), **timing, "log": str(log)}
