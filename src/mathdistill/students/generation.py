@@ -255,7 +255,7 @@ def preload(model, cfg: GenerationConfig | Mapping | None = None):
     cfg = cfg or GenerationConfig()
     if isinstance(model, tuple) or cfg.backend == "vllm":
         return model
-    return load(str(model), dtype=cfg.dtype)
+    return load(model, dtype=cfg.dtype)
 
 
 def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None,
@@ -275,7 +275,7 @@ def generate(model, prompts: Sequence[str], cfg: GenerationConfig | None = None,
         return []
     if cfg.backend == "vllm":
         return _generate_vllm(model, prompts, cfg, prefixes)
-    loaded = model if isinstance(model, tuple) else load(model, dtype=cfg.dtype)
+    loaded = preload(model, cfg)
     backend = _auto_backend() if cfg.backend == "auto" else cfg.backend
     if backend == "fast" and cfg.backend == "auto":
         try:
