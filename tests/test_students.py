@@ -27,7 +27,12 @@ from mathdistill.students import (
     train_tokenizer,
     truncate_at_stop,
 )
-from mathdistill.students.encoding import StudentCollator, encode_examples
+from mathdistill.students.encoding import (
+    StudentCollator,
+    encode_examples,
+    prompt_ids_batch,
+    target_ids_batch,
+)
 
 CODE = [
     (
@@ -218,6 +223,30 @@ def test_encoding_seq2seq(tiny_dirs):
     with pytest.raises(ValueError, match=r"examples\[1\]: empty 'target'"):
         encode_examples([toy_examples(1)[0], {"prompt": "q", "target": ""}], tok, kind)
 
+
+
+@pytest.mark.parametrize("preset", ["tiny-t5", "tiny-qwen2"])
+def test_batch_encoding_matches_one_text_at_a_time(tiny_dirs, preset):
+    """One tokenizer call for all texts gives each text's own ids (no padding, same
+    specials), with the layouts' rules: causal prompts without a trailing eos, targets
+    ending in exactly one eos."""
+    _, tok, kind = load(tiny_dirs[preset])
+    texts = [ex["prompt"] for ex in toy_examples(3)] + ["x = 1\nanswer = x", "", "12 + 7"]
+    eos = tok.eos_token_id
+    for text, ids in zip(texts, prompt_ids_batch(tok, texts, kind), strict=True):
+        one = list(tok(text)["input_ids"])
+        if kind == "causal" and one and one[-1] == eos:
+            one = one[:-1]
+        assert ids == one
+    for text, ids in zip(texts, target_ids_batch(tok, texts, kind), strict=True):
+        one = list(tok(text, add_special_tokens=kind == "seq2seq")["input_ids"])
+        assert ids == (one if one and one[-1] == eos else [*one, eos])
+        assert ids.count(eos) == 1
+    assert prompt_ids_batch(tok, [], kind) == target_ids_batch(tok, [], kind) == []
+    feats, _ = encode_examples(toy_examples(3), tok, kind)
+    assert [f["input_ids"][: len(p)] for f, p in zip(
+        feats, prompt_ids_batch(tok, [e["prompt"] for e in toy_examples(3)], kind),
+        strict=True)] == prompt_ids_batch(tok, [e["prompt"] for e in toy_examples(3)], kind)
 
 def test_truncate_at_stop():
     assert truncate_at_stop("a = 1\nQuestion: next", ["\nQuestion:", "###"]) == "a = 1"

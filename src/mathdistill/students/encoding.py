@@ -47,20 +47,35 @@ def check_examples(examples: Sequence[Mapping[str, Any]]) -> None:
 
 def prompt_ids(tok: PreTrainedTokenizerBase, text: str, kind: str) -> list[int]:
     """Prompt ids with the tokenizer's own special tokens (no trailing eos for causal)."""
-    ids = list(tok(text, add_special_tokens=True)["input_ids"])
-    if kind == "causal" and ids and tok.eos_token_id is not None and ids[-1] == tok.eos_token_id:
-        ids = ids[:-1]  # a tokenizer that appends eos would end the prompt before the answer
-    return ids
+    return prompt_ids_batch(tok, [text], kind)[0]
 
 
 def _target_ids(tok: PreTrainedTokenizerBase, text: str, kind: str) -> list[int]:
-    if kind == "seq2seq":
-        ids = list(tok(text, add_special_tokens=True)["input_ids"])
-    else:
-        ids = list(tok(text, add_special_tokens=False)["input_ids"])
-    if tok.eos_token_id is not None and (not ids or ids[-1] != tok.eos_token_id):
-        ids.append(tok.eos_token_id)
-    return ids
+    return target_ids_batch(tok, [text], kind)[0]
+
+
+def prompt_ids_batch(tok: PreTrainedTokenizerBase, texts: Sequence[str], kind: str
+                     ) -> list[list[int]]:
+    """`prompt_ids` of many texts in one tokenizer call (a fast tokenizer encodes a batch
+    in one Rust call instead of one Python round trip per text)."""
+    eos = tok.eos_token_id
+    rows = [list(ids) for ids in tok(list(texts), add_special_tokens=True)["input_ids"]] \
+        if texts else []
+    if kind == "causal" and eos is not None:  # an appended eos would end the prompt early
+        rows = [ids[:-1] if ids and ids[-1] == eos else ids for ids in rows]
+    return rows
+
+
+def target_ids_batch(tok: PreTrainedTokenizerBase, texts: Sequence[str], kind: str
+                     ) -> list[list[int]]:
+    """Target ids of many texts: seq2seq with the tokenizer's specials, causal without;
+    each ends in eos."""
+    eos = tok.eos_token_id
+    rows = [list(ids) for ids in tok(list(texts), add_special_tokens=kind == "seq2seq")[
+        "input_ids"]] if texts else []
+    if eos is not None:
+        rows = [ids if ids and ids[-1] == eos else [*ids, eos] for ids in rows]
+    return rows
 
 
 def encode_examples(
@@ -77,8 +92,9 @@ def encode_examples(
     check_examples(examples)
     feats: list[dict[str, list[int]]] = []
     truncated = dropped = 0
-    for ex in examples:
-        src, tgt = prompt_ids(tok, ex["prompt"], kind), _target_ids(tok, ex["target"], kind)
+    sources = prompt_ids_batch(tok, [ex["prompt"] for ex in examples], kind)
+    targets = target_ids_batch(tok, [ex["target"] for ex in examples], kind)
+    for src, tgt in zip(sources, targets, strict=True):
         if kind == "seq2seq":
             if len(src) > max_source_len or len(tgt) > max_target_len:
                 truncated += 1

@@ -7,7 +7,7 @@
                     temperature=0.7, top_p=0.95, stop=["\\nQuestion:"]))   # SIKeD sampling
     outs[i][k]   # k-th output for prompts[i], prompt text not included, stop string cut
 
-Prompts are encoded exactly as in training (encoding.prompt_ids), sorted by length so each
+Prompts are encoded exactly as in training (encoding.prompt_ids_batch), sorted by length so each
 batch has little padding (causal: left padding), and results come back in input order.
 `batch_size` counts sequences per forward pass (prompts per batch = batch_size // K).
 Sampling is seeded per batch, so a run is reproducible. Stop strings are passed to HF
@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from transformers import GenerationConfig as HFGenerationConfig
 
 from .config import ConfigMixin, cuda_available
-from .encoding import pad_prompts, prompt_ids
+from .encoding import pad_prompts, prompt_ids_batch
 from .loading import load, model_kind
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def _hf_config(cfg: GenerationConfig, tok, model, n_return: int) -> HFGeneration
 
 
 def _encode(tok, prompts: Sequence[str], kind: str, max_input_len: int | None) -> list[list[int]]:
-    ids = [prompt_ids(tok, p, kind) for p in prompts]
+    ids = prompt_ids_batch(tok, prompts, kind)
     if max_input_len:
         cut = sum(len(x) > max_input_len for x in ids)
         if cut:

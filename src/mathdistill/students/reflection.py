@@ -47,9 +47,8 @@ from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
-from transformers.modeling_outputs import BaseModelOutput
 
-from .encoding import _target_ids, prompt_ids  # the training layout, so states match training
+from .encoding import prompt_ids_batch, target_ids_batch  # training layout: states match
 from .training import StudentTrainer
 from .triplet import DEFAULTS, last_token_state, total_loss, triplet_loss
 
@@ -107,13 +106,13 @@ def continuation_states(model, tok, prompts: Sequence[str], texts: Sequence[str]
     device = next(model.parameters()).device
     seq2seq = bool(getattr(model.config, "is_encoder_decoder", False))
     kind = "seq2seq" if seq2seq else "causal"
-    cont = [_target_ids(tok, t, kind)[:max_len] for t in texts]
+    cont = [ids[:max_len] for ids in target_ids_batch(tok, texts, kind)]
     reps = len(texts) // len(prompts)
     if reps * len(prompts) != len(texts):
         raise ValueError(f"{len(texts)} continuations for {len(prompts)} prompts")
     if seq2seq:
         if encoder_ids is None:
-            encoder_ids, encoder_mask = _pad([prompt_ids(tok, p, kind) for p in prompts],
+            encoder_ids, encoder_mask = _pad(prompt_ids_batch(tok, prompts, kind),
                                              tok.pad_token_id, device)
         with torch.no_grad():
             enc = model.get_encoder()(input_ids=encoder_ids, attention_mask=encoder_mask)
@@ -123,14 +122,15 @@ def continuation_states(model, tok, prompts: Sequence[str], texts: Sequence[str]
         for chunk in _length_chunks([len(x) for x in seqs], SR_CHUNKS):
             src = torch.tensor([i % len(prompts) for i in chunk], device=device)
             dec_ids, dec_mask = _pad([seqs[i] for i in chunk], tok.pad_token_id, device)
-            out = model(encoder_outputs=BaseModelOutput(last_hidden_state=enc.last_hidden_state[src]),
-                        attention_mask=encoder_mask[src], decoder_input_ids=dec_ids,
-                        decoder_attention_mask=dec_mask, output_hidden_states=True,
-                        use_cache=False)
-            states.append(last_token_state(out.decoder_hidden_states[-1], dec_mask))
+            # the decoder alone: its last state is what the full model's decoder_hidden_states[-1]
+            # holds, without the LM head's logits over the vocabulary (and their backward)
+            out = model.get_decoder()(input_ids=dec_ids, attention_mask=dec_mask,
+                                      encoder_hidden_states=enc.last_hidden_state[src],
+                                      encoder_attention_mask=encoder_mask[src], use_cache=False)
+            states.append(last_token_state(out.last_hidden_state, dec_mask))
             order += chunk
         return torch.cat(states)[torch.argsort(torch.tensor(order, device=device))]
-    heads = [prompt_ids(tok, p, kind) for p in prompts]
+    heads = prompt_ids_batch(tok, prompts, kind)
     if prefix_cache:
         from .prefix_cache import cached_states
 
