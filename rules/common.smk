@@ -98,7 +98,7 @@ wildcard_constraints:
 # ---- paper tables (rules/paper.smk): the papers in config/paper_results.yaml
 PAPER_RESULTS = os.path.relpath(os.path.join(workflow.basedir, "config", "paper_results.yaml"))
 with open(PAPER_RESULTS, encoding="utf-8") as _f:
-    PAPERS = list(yaml.safe_load(_f)["papers"])
+    PAPERS = list(yaml.load(_f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["papers"])
 
 
 def print_tables(paths):

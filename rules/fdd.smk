@@ -2,8 +2,9 @@
 # distillation on D_0 (the teacher's filtered programs). Round r >= 1:
 #   fdd_pool (P_r) -> fdd_exam (S_{r-1}, greedy, on P_r) -> fdd_generate (easy/hard, teacher
 #   questions, ROUGE-L dedup, k programs + majority label: generated.jsonl, programs.jsonl =
-#   G_r, fdd_stats.json) -> fdd_round (D_r = D_0 ∪ G_1..G_r: mixed.jsonl) -> rule train
-#   (from the base model: spec default; `options.init: previous` continues from S_{r-1}).
+#   G_r, fdd_stats.json) -> fdd_train (D_r = D_0 ∪ G_1..G_r: mixed.jsonl, and the student
+#   trained on it from the base model: spec default; `options.init: previous` continues
+#   from S_{r-1}).
 # Input functions: mathdistill.workflow.jobs.Jobs (fdd_*); option subsets per rule:
 # Grid.option_subset.
 
@@ -93,22 +94,33 @@ rule fdd_generate:
         "../workflow/scripts/fdd_generate.py"
 
 
-rule fdd_round:
+rule fdd_train:
     wildcard_constraints:
         method=only(GRID.of_type("fdd")),
     input:
-        unpack(job(JOBS.round_inputs)),
+        unpack(job(JOBS.train_inputs)),
     output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
+        examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
+        checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
+        log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
         strategy=per_run(GRID.strategy),
         seed=GRID.seed,
-        code=JOBS.code("fdd_round"),
+        cfg=lambda w: GRID.train(w.method, w.student),
+        source=source,
+        meta=round_meta,
+        code=JOBS.code("fdd_train"),
     log:
-        f"{R}/logs/fdd_round/{{method}}/{{student}}/round{{round}}.log",
+        f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"
     priority: round_priority
-    threads: res("default", "threads")
+    threads: res("train", "threads")
+    resources:
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
+        gpu=res("train", "gpu"),
     script:
-        "../workflow/scripts/fdd_round.py"
+        "../workflow/scripts/fdd_train.py"

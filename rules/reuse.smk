@@ -10,6 +10,8 @@
 
 
 ruleorder: reuse_round0 > train
+ruleorder: reuse_round0 > siked_train
+ruleorder: reuse_round0 > fdd_train
 ruleorder: reuse_round0 > tailored_train
 ruleorder: reuse_predictions > predict_multi
 ruleorder: reuse_predictions > predict

@@ -1,8 +1,8 @@
 # SIKeD iterations (type siked). Round 0 = the Combined baseline (tagged teacher data);
 # round r >= 1: the round r-1 student self-generates K tagged samples per train question and
-# strategy (siked_generate), which are scored, filtered and mixed with the teacher data
-# (siked_round: mixed.jsonl + mix_stats.json with alpha). Training is rule train: on-policy
-# rounds continue from the round r-1 checkpoint (`resume_from`, Jobs.base_model).
+# strategy (siked_generate), which are scored, filtered and mixed with the teacher data;
+# siked_train writes the mix (mixed.jsonl + mix_stats.json with alpha) and trains on it.
+# On-policy rounds continue from the round r-1 checkpoint (`resume_from`, Jobs.base_model).
 # methods.<name>.round0_from: <a combined method> copies that method's round 0 (rules/reuse.smk).
 
 
@@ -36,24 +36,34 @@ rule siked_generate:
         "../workflow/scripts/siked_generate.py"
 
 
-rule siked_round:
+rule siked_train:
     wildcard_constraints:
         method=only(GRID.of_type("siked")),
     input:
-        unpack(job(JOBS.round_inputs)),
+        unpack(job(JOBS.train_inputs)),
     output:
         examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
         stats=f"{R}/{{method}}/{{student}}/round{{round}}/mix_stats.json",
+        checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
+        log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
         method=per_run(GRID.method_params),
         seed=GRID.seed,
-        meta=run_meta,
-        code=JOBS.code("siked_round"),
+        cfg=lambda w: GRID.train(w.method, w.student),
+        source=source,
+        meta=round_meta,
+        code=JOBS.code("siked_train"),
     log:
-        f"{R}/logs/siked_round/{{method}}/{{student}}/round{{round}}.log",
+        f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"
     priority: round_priority
-    threads: res("default", "threads")
+    threads: res("train", "threads")
+    resources:
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
+        gpu=res("train", "gpu"),
     script:
-        "../workflow/scripts/siked_round.py"
+        "../workflow/scripts/siked_train.py"

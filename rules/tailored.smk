@@ -1,9 +1,10 @@
 # Tailored Learning (type tailored; spec §2, stages/tailored.py). Every round r:
 #   tailored_exam (the round r-1 student, round 0: the base, samples K answers per train
 #   question: exam.jsonl, mistakes.json) -> tailored_feedback (r >= 1: the teacher's
-#   rationale per mistake: feedback.jsonl) -> tailored_round (mixed.jsonl with triplet
-#   pools, tailored_stats.json) -> tailored_train (L = L_LM + lambda * L_SR, from the round
-#   r-1 checkpoint: `resume_from` of Jobs.base_model, init "previous"; round 0 from the base).
+#   rationale per mistake: feedback.jsonl) -> tailored_train (the round's examples with
+#   triplet pools: mixed.jsonl, tailored_stats.json; then L = L_LM + lambda * L_SR from the
+#   round r-1 checkpoint: `resume_from` of Jobs.base_model, init "previous"; round 0 from
+#   the base).
 # Input functions: mathdistill.workflow.jobs.Jobs (tailored_*); option subsets per rule:
 # Grid.option_subset. Without self-reflection (lambda 0) round 0 may be a single method's
 # (round0_from: rule reuse_round0, rules/reuse.smk).
@@ -69,40 +70,20 @@ rule tailored_feedback:
         "../workflow/scripts/tailored_feedback.py"
 
 
-rule tailored_round:
-    wildcard_constraints:
-        method=only(GRID.of_type("tailored")),
-    input:
-        unpack(job(JOBS.round_inputs)),
-    output:
-        examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
-        stats=f"{R}/{{method}}/{{student}}/round{{round}}/tailored_stats.json",
-    params:
-        strategy=per_run(GRID.strategy),
-        options=lambda w: GRID.option_subset(w.method, "round"),
-        seed=GRID.seed,
-        meta=run_meta,
-        code=JOBS.code("tailored_round"),
-    log:
-        f"{R}/logs/tailored_round/{{method}}/{{student}}/round{{round}}.log",
-    conda:
-        "../envs/data.yaml"
-    priority: round_priority
-    threads: res("default", "threads")
-    script:
-        "../workflow/scripts/tailored_round.py"
-
-
 rule tailored_train:
     wildcard_constraints:
         method=only(GRID.of_type("tailored")),
     input:
-        unpack(job(JOBS.base_model)),
-        examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
+        unpack(job(JOBS.train_inputs)),
     output:
+        examples=f"{R}/{{method}}/{{student}}/round{{round}}/mixed.jsonl",
+        stats=f"{R}/{{method}}/{{student}}/round{{round}}/tailored_stats.json",
         checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
+        strategy=per_run(GRID.strategy),
+        data_options=lambda w: GRID.option_subset(w.method, "round"),
+        seed=GRID.seed,
         cfg=lambda w: GRID.train(w.method, w.student),
         source=source,
         options=lambda w: GRID.option_subset(w.method, "train"),

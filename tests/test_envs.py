@@ -229,8 +229,9 @@ def test_env_provides_every_package_its_rules_import(family):
 def test_closure_follows_lazy_and_dynamic_imports():
     mods, ext = closure(REPO / "workflow" / "scripts" / "train.py")
     assert "mathdistill.students.training" in mods and "torch" in ext  # function-level import
-    mods, _ = closure(REPO / "workflow" / "scripts" / "build_round.py")
-    assert "mathdistill.methods.fdd" in mods                            # importlib, by type
+    assert "mathdistill.methods.etd" in mods                            # importlib, by type
+    mods, _ = GRAPH.closure(REPO / "workflow" / "scripts" / "train.py", {"method": "etd"})
+    assert "mathdistill.methods.etd" in mods and "mathdistill.methods.combined" not in mods
     mods, ext = closure(REPO / "workflow" / "scripts" / "teacher_generate.py")
     assert "mathdistill.teachers.openai_backend" in mods and "openai" in ext
     assert "mathdistill.teachers.hf_backend" not in mods and "torch" not in ext

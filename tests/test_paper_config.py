@@ -52,7 +52,8 @@ def test_paper_grid_dry_run(tmp_path, data_dir, path):
     for run, st, r in grid.cells():  # one folder of predictions and one of metrics each
         assert f"{results}/{run}/{st}/round{r}/predictions," in out
         assert f"{results}/{run}/{st}/round{r}/metrics" in out
-    trained = sum(counts.get(r, 0) for r in ("train", "tailored_train", "reuse_round0"))
+    trained = sum(counts.get(r, 0) for r in ("train", "siked_train", "fdd_train", "tailored_train",
+                                             "reuse_round0"))
     assert trained == _runs(cfg)
     teachers = grid.teacher_strategies()
     assert counts["teacher_generate"] == sum(len(s) for s in teachers.values())

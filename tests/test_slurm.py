@@ -184,7 +184,7 @@ def test_every_job_ran_as_a_slurm_job(slurm_run):
     assert len(submitted) == int(stats.group(1)) - local > 0
     assert len(set(submitted)) == len(submitted)
     logs = work / ".snakemake" / "slurm_logs"
-    for rule in ("prepare_data", "teacher_generate", "build_round", "train", "predict"):
+    for rule in ("prepare_data", "teacher_generate", "filter_rationales", "train", "predict"):
         assert list((logs / f"rule_{rule}").rglob("*.log")), f"no SLURM log for {rule}"
     for rule in ("tables", "paper_tables"):  # local rules: on the login node
         assert re.search(rf"^localrule {rule}:$", out, re.MULTILINE), rule

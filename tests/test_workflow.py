@@ -78,7 +78,7 @@ def expected_counts(cfg: dict) -> dict[str, int]:
     tiny = sum(1 for s in students.values() if s["model"].startswith("tiny-"))
     counts = {"prepare_data": 1 + len(evals), "build_student": tiny,
               "teacher_generate": len(strategies), "filter_rationales": len(strategies),
-              "build_round": runs, "train": runs, "predict": runs,  # one per model: all eval sets
+              "train": runs, "predict": runs,  # train builds its data; predict: all eval sets
               "tables": 1, "claims": 1, "plots": 1, "paper_tables": 1, "all": 1}
     iterative_counts(cfg, counts)
     return {**counts, "total": sum(counts.values())}
@@ -93,18 +93,16 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
         strategies |= {*m["strategies"], *(m.get("options") or {}).get("positive_strategies", [])}
         n = len(m.get("students") or cfg["students"]) * len(m.get("seeds") or seeds)
         r = m.get("rounds", 1)
-        own = {"fdd": {"build_round": -r, "fdd_round": r, "fdd_pool": r - 1, "fdd_exam": r - 1,
+        own = {"fdd": {"train": -r, "fdd_train": r, "fdd_pool": r - 1, "fdd_exam": r - 1,
                        "fdd_generate": r - 1},
-               "tailored": {"build_round": -r, "train": -r, "tailored_round": r,
-                            "tailored_train": r, "tailored_exam": r,
+               "tailored": {"train": -r, "tailored_train": r, "tailored_exam": r,
                             "tailored_feedback": r - 1}}.get(m["type"], {})
         own = {**own, **multi_counts(m, r)}
-        if m["type"] == "fdd" and m.get("round0_from"):  # (round 0's data is not built)
-            own = add_counts(own, {"fdd_round": -1, **reuse_counts("predict")})
+        if m["type"] == "fdd" and m.get("round0_from"):  # no round-0 data, training
+            own = add_counts(own, reuse_counts("predict", "fdd_train"))
         if m["type"] == "tailored" and m.get("round0_from"):  # no round-0 exam, data, training
-            reused = reuse_counts("predict")
-            reused["tailored_train"] = reused.pop("train")
-            own = add_counts(own, {"tailored_exam": -1, "tailored_round": -1, **reused})
+            own = add_counts(own, {"tailored_exam": -1,
+                                   **reuse_counts("predict", "tailored_train")})
         for rule, k in own.items():
             counts[rule] = counts.get(rule, 0) + n * k
     counts["teacher_generate"] = counts["filter_rationales"] = len(strategies)
@@ -119,9 +117,9 @@ def multi_counts(m: dict, r: int) -> dict[str, int]:
         return {}
     own = {"predict": -r, "predict_multi": r}
     if m["type"] == "siked":
-        own.update(build_round=-r, siked_round=r, siked_generate=r - 1)
-        if m.get("round0_from"):
-            own = add_counts(own, reuse_counts("predict_multi"))
+        own.update(train=-r, siked_train=r, siked_generate=r - 1)
+        if m.get("round0_from"):  # (no round-0 mix: mix_stats.json only of its own rounds)
+            own = add_counts(own, reuse_counts("predict_multi", "siked_train"))
     return own
 
 
@@ -129,11 +127,11 @@ def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
 
 
-def reuse_counts(predict_rule: str) -> dict[str, int]:
+def reuse_counts(predict_rule: str, train_rule: str = "train") -> dict[str, int]:
     """A round0_from run (SIKeD, FDD, Tailored) copies round 0's checkpoint and (same generation
     settings) predictions: no round-0 train / predict jobs, one reuse job each instead
     (changes to a run's counts)."""
-    return {"train": -1, "reuse_round0": 1, "reuse_predictions": 1, predict_rule: -1}
+    return {train_rule: -1, "reuse_round0": 1, "reuse_predictions": 1, predict_rule: -1}
 
 
 # ------------------------------------------------------------------ fast tests
@@ -237,7 +235,7 @@ def test_student_jobs_ask_for_the_gpu_on_a_gpu_machine(tmp_path, data_dir):
     for rule in ("train", "predict"):
         lines = [x for x in _rule_resources(out, rule) if "resources" in x]
         assert lines and all("gpu=1" in x for x in lines), rule
-    for rule in ("prepare_data", "build_round", "teacher_generate", "tables"):
+    for rule in ("prepare_data", "filter_rationales", "teacher_generate", "tables"):
         lines = [x for x in _rule_resources(out, rule) if "resources" in x]
         assert lines and not any("gpu=1" in x for x in lines), rule
 
@@ -437,7 +435,7 @@ def test_jobs_import_only_what_their_code_digest_covers(tiny_run):
     scripts = check_recorded_imports(tiny_run["dir"], tiny_run["imports"],
                                      {"teacher": "annotated"})
     assert {"prepare_data", "teacher_generate", "filter_rationales", "build_student",
-            "build_round", "train", "predict", "tables", "plots", "paper_tables"} <= scripts
+            "train", "predict", "tables", "plots", "paper_tables"} <= scripts
 
 
 def _rows(path: Path) -> list[dict]:
@@ -521,14 +519,14 @@ def method_runs(cfg: dict, method: str) -> list[str]:
     return [method] + [f"{method}-s{s}" for s in seeds[1:]]
 
 
-def run_outputs(method: str, cfg: dict, *, data: bool = False) -> set[str]:
+def run_outputs(method: str, cfg: dict) -> set[str]:
+    """What rerunning a run's training reruns: its train job (the round's examples, the
+    checkpoint, the loss log) and its prediction job (one folder each: every eval set)."""
     out = set()
     for run in method_runs(cfg, method):
         base = f"results/{run}/tiny-t5/round0"
-        out |= {f"{base}/checkpoint", f"{base}/train_log.json"}
-        out |= {f"{base}/predictions", f"{base}/metrics"}  # one folder each: every eval set
-        if data:
-            out.add(f"{base}/mixed.jsonl")
+        out |= {f"{base}/mixed.jsonl", f"{base}/checkpoint", f"{base}/train_log.json"}
+        out |= {f"{base}/predictions", f"{base}/metrics"}
     return out
 
 
@@ -621,9 +619,9 @@ def test_a_comment_reruns_nothing(tiny_run, data_dir):
 
 @pytest.mark.slow
 def test_editing_the_launcher_reruns_training_and_what_follows(tiny_run, data_dir):
-    """stages/launch.py is imported by the train script only: the checkpoints, then the
-    predictions and metrics of every run and the tables; not the data, the teacher or the
-    round data."""
+    """stages/launch.py is imported by the train script only: the train jobs (examples,
+    checkpoints), then the predictions and metrics of every run and the tables; not the
+    data, the teacher or the student's build."""
     work, cfg = tiny_run["dir"], tiny_run["cfg"]
     restore = edit(work / "src" / "mathdistill" / "stages" / "launch.py")
     try:

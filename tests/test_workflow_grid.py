@@ -205,6 +205,27 @@ def test_iterative_inputs_and_option_subsets(cfg):
     assert g.option_subset("tailored", "exam") == {"exam_limit": 100}
     with pytest.raises(ValueError, match="one round"):
         jobs.round_inputs("cotd", "tiny-t5", 1)
+    # a train job's inputs: the model it starts from and what its examples are built from
+    tl1 = jobs.train_inputs("tailored", "tiny-t5", 1)
+    assert tl1["resume_from"] == "results/tailored/tiny-t5/round0/checkpoint"
+    assert tl1["feedback_files"] == ["results/tailored/tiny-t5/round1/feedback.jsonl"]
+    assert jobs.train_inputs("fdd", "tiny-t5", 1) == {
+        "base": "results/students/tiny-t5/base",
+        "rationales": [d0, "results/fdd/tiny-t5/round1/programs.jsonl"]}
+
+
+def test_mix_stats_only_of_rounds_with_their_own_data(cfg):
+    g = Grid(cfg)
+    jobs = Jobs(g, REPO)
+    siked = [run for run in g.runs if g.run(run).type == "siked"]
+    assert siked and all(g.round0_from(run) for run in siked)  # the default copies Combined's
+    assert jobs.mix_stats() == [f"results/{run}/tiny-t5/round{r}/mix_stats.json"
+                                for run in siked for r in g.rounds(run) if r > 0]
+    for run in siked:
+        cfg["methods"][run].pop("round0_from")
+    own = Jobs(Grid(cfg), REPO).mix_stats()
+    assert own == [f"results/{run}/tiny-t5/round{r}/mix_stats.json"
+                   for run in siked for r in g.rounds(run)]
 
 
 def test_base_model_and_on_policy_rounds(cfg):
@@ -221,7 +242,7 @@ def test_base_model_and_on_policy_rounds(cfg):
 
 def test_code_digests_depend_on_what_the_job_imports(cfg):
     jobs = Jobs(Grid(cfg), REPO)
-    assert jobs.code("build_round", method="single") != jobs.code("build_round", method="fdd")
+    assert jobs.code("train", method="single") != jobs.code("train", method="etd")
     assert jobs.code("teacher_generate", teacher="annotated") != jobs.code(
         "teacher_generate", teacher="openai")
     files = jobs.graph.files(jobs.script("teacher_generate"), {"teacher": "annotated"})

@@ -118,7 +118,7 @@ def change(done):
 
 
 def test_the_completed_state_is_the_whole_grid(done):
-    assert done["jobs"] == expected_counts(done["cfg"])["total"] > 60
+    assert done["jobs"] == expected_counts(done["cfg"])["total"] > 50
 
 
 def test_comments_and_docstrings_rerun_nothing(done, change):
@@ -173,7 +173,7 @@ def _expected_importers(done, module: str, jobs: list[dict]) -> list[dict]:
         if job["rule"] not in script:  # rule all
             continue
         choose = {"teacher": "openai"}
-        if job["rule"] == "build_round":
+        if job["rule"] == "train":
             choose["method"] = types[job["wildcards"]["method"]]
         path = done["dir"] / "workflow" / "scripts" / script[job["rule"]].name
         if module in graph.closure(path, choose)[0]:
@@ -225,8 +225,9 @@ def test_an_experiment_setting_reruns_its_readers(done, change):
         "feedback.jsonl", "teacher_cost.json"}  # teacher_generate, fdd_generate, tailored_feedback
     change.restore()
     change.config(lambda c: c["methods"]["cotd"].update(train={"epochs": 1}))
-    assert set(direct(done)) == {"results/cotd/tiny-t5/round0/checkpoint",
-                                 "results/cotd/tiny-t5/round0/train_log.json"}
+    assert set(direct(done)) == {  # the train job: its examples (rebuilt the same), the model
+        f"results/cotd/tiny-t5/round0/{f}" for f in ("mixed.jsonl", "checkpoint",
+                                                     "train_log.json")}
 
 
 def test_a_copied_checkout_keeps_the_state(done, tmp_path):

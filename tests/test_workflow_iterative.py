@@ -1,5 +1,5 @@
 """FDD and Tailored Learning in the workflow: dry-run DAG (their rules, round r-1 -> round r
-dependencies, no generic build_round/train jobs for them, FDD's round 0 copied from potd
+dependencies, no generic train jobs for them, FDD's round 0 copied from potd
 by round0_from), config checks, the stages' option parsing, and (slow) a tiny end-to-end run checking every round's files and
 statistics, the tables, and which jobs an option change reruns.
 
@@ -66,16 +66,17 @@ def dry_run(tmp_path, data_dir, config: Path, *args: str) -> str:
 def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     out = dry_run(tmp_path, data_dir, CONFIG)
     counts = job_counts(out)
-    # 2 rounds each; FDD trains with rule train, Tailored with tailored_train (ruleorder);
-    # FDD's round 0 is potd's (round0_from): copied, not trained or predicted again
+    # 2 rounds each; FDD builds its data and trains with fdd_train, Tailored with
+    # tailored_train, potd with train; FDD's round 0 is potd's (round0_from): copied, not
+    # trained or predicted again
     assert {k: counts.get(k, 0) for k in (
-        "fdd_pool", "fdd_exam", "fdd_generate", "fdd_round", "train", "build_round",
-        "tailored_exam", "tailored_feedback", "tailored_round", "tailored_train", "predict",
+        "fdd_pool", "fdd_exam", "fdd_generate", "fdd_train", "train",
+        "tailored_exam", "tailored_feedback", "tailored_train", "predict",
         "reuse_round0", "reuse_predictions")} == {
-        "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_round": 1, "train": 2,
-        "build_round": 1, "tailored_exam": 2, "tailored_feedback": 1, "tailored_round": 2,
-        "tailored_train": 2, "predict": 4, "reuse_round0": 1,
-        "reuse_predictions": 1}
+        "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_train": 1, "train": 1,
+        "tailored_exam": 2, "tailored_feedback": 1, "tailored_train": 2, "predict": 4,
+        "reuse_round0": 1, "reuse_predictions": 1}
+    assert not {"build_round", "fdd_round", "tailored_round"} & set(counts)
     js = jobs(out)
     fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
     potd = "results/potd/tiny-t5/round0"
@@ -93,11 +94,12 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     # FDD round 1: the exam is the round-0 student's; S_1 retrains from the base model
     assert f"{fdd}/round0/checkpoint" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
     assert f"{fdd}/round1/pool.jsonl" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
-    train1 = job(js, "train", f"{fdd}/round1/checkpoint")["input"]
+    train1 = job(js, "fdd_train", f"{fdd}/round1/checkpoint")["input"]
     assert "results/students/tiny-t5/base" in train1 and f"{fdd}/round0/checkpoint" not in train1
     pot = "results/teacher/annotated/pot/filtered.jsonl"
-    assert {pot, f"{fdd}/round1/programs.jsonl"} <= set(
-        job(js, "fdd_round", f"{fdd}/round1/mixed.jsonl")["input"])
+    assert {pot, f"{fdd}/round1/programs.jsonl"} <= set(train1)  # D_1 = D_0 ∪ G_1
+    assert f"{fdd}/round1/mixed.jsonl" in job(js, "fdd_train", f"{fdd}/round1/checkpoint")[
+        "output"]
     gen = job(js, "fdd_generate", f"{fdd}/round1/programs.jsonl")
     assert {f"{fdd}/round1/generated.jsonl", f"{fdd}/round1/fdd_stats.json"} <= set(gen["output"])
     assert pot in gen["input"]  # dedup against D_0
@@ -108,12 +110,12 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     assert f"{tl}/round0/checkpoint" in job(js, "tailored_train", f"{tl}/round1/checkpoint")["input"]
     assert f"{tl}/round0/checkpoint" not in job(
         js, "tailored_train", f"{tl}/round0/checkpoint")["input"]
-    r1 = set(job(js, "tailored_round", f"{tl}/round1/mixed.jsonl")["input"])
+    r1 = set(job(js, "tailored_train", f"{tl}/round1/mixed.jsonl")["input"])
     assert {f"{tl}/round1/feedback.jsonl", f"{tl}/round1/mistakes.json",
             f"{tl}/round1/exam.jsonl", "results/teacher/annotated/l2m/filtered.jsonl"} <= r1
     assert "results/teacher/annotated/cot/filtered.jsonl" not in r1  # new data only
     assert "results/teacher/annotated/cot/filtered.jsonl" in job(
-        js, "tailored_round", f"{tl}/round0/mixed.jsonl")["input"]
+        js, "tailored_train", f"{tl}/round0/mixed.jsonl")["input"]
 
 
 def test_dry_run_options_init_and_accumulate(tmp_path, data_dir):
@@ -125,16 +127,16 @@ def test_dry_run_options_init_and_accumulate(tmp_path, data_dir):
 
     js = jobs(dry_run(tmp_path, data_dir, _config(tmp_path, change)))
     fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
-    assert f"{fdd}/round1/checkpoint" in job(js, "train", f"{fdd}/round2/checkpoint")["input"]
+    assert f"{fdd}/round1/checkpoint" in job(js, "fdd_train", f"{fdd}/round2/checkpoint")["input"]
     pool2 = set(job(js, "fdd_pool", f"{fdd}/round2/pool.jsonl")["input"])
     assert {f"{fdd}/round1/{f}" for f in ("pool.jsonl", "exam.jsonl", "generated.jsonl")} <= pool2
     assert {f"{fdd}/round{r}/programs.jsonl" for r in (1, 2)} <= set(
-        job(js, "fdd_round", f"{fdd}/round2/mixed.jsonl")["input"])
+        job(js, "fdd_train", f"{fdd}/round2/mixed.jsonl")["input"])
     assert f"{tl}/round1/checkpoint" not in job(
         js, "tailored_train", f"{tl}/round2/checkpoint")["input"]
     assert {f"{tl}/round1/feedback.jsonl", f"{tl}/round2/feedback.jsonl",
             "results/teacher/annotated/cot/filtered.jsonl"} <= set(
-        job(js, "tailored_round", f"{tl}/round2/mixed.jsonl")["input"])
+        job(js, "tailored_train", f"{tl}/round2/mixed.jsonl")["input"])
 
 
 def test_dry_run_fdd_round0_own_or_reused(tmp_path, data_dir):
@@ -146,8 +148,9 @@ def test_dry_run_fdd_round0_own_or_reused(tmp_path, data_dir):
 
     js = jobs(dry_run(tmp_path / "own", data_dir, _config(tmp_path, own)))
     fdd, pot = "results/fdd/tiny-t5", "results/teacher/annotated/pot/filtered.jsonl"
-    assert f"{fdd}/round0/mixed.jsonl" in job(js, "train", f"{fdd}/round0/checkpoint")["input"]
-    mixed0 = job(js, "fdd_round", f"{fdd}/round0/mixed.jsonl")["input"]
+    assert f"{fdd}/round0/mixed.jsonl" in job(js, "fdd_train", f"{fdd}/round0/checkpoint")[
+        "output"]
+    mixed0 = job(js, "fdd_train", f"{fdd}/round0/mixed.jsonl")["input"]
     assert pot in mixed0 and f"{fdd}/round1/programs.jsonl" not in mixed0
     job(js, "predict", f"{fdd}/round0/predictions")
     assert not [j for j in js if j["rule"].startswith("reuse_")]
@@ -280,8 +283,8 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     work = work_copy(tmp_path / "wf", CONFIG)
     snakemake(work, "--cores", "2", data_dir=data_dir, env=recording_imports(tmp_path))
     scripts = check_recorded_imports(work, tmp_path / "imports", {"teacher": "annotated"})
-    assert {"fdd_pool", "fdd_exam", "fdd_generate", "fdd_round", "tailored_exam",
-            "tailored_feedback", "tailored_round", "tailored_train", "reuse_round0",
+    assert {"fdd_pool", "fdd_exam", "fdd_generate", "fdd_train", "tailored_exam",
+            "tailored_feedback", "tailored_train", "reuse_round0",
             "reuse_predictions", "predict"} <= scripts
     res = work / "results"
     fdd, tl = res / "fdd" / "tiny-t5", res / "tailored" / "tiny-t5"

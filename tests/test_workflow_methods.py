@@ -75,7 +75,10 @@ def test_default_config_runs_every_multi_strategy_method(default_dag):
     assert counts["predict_multi"] + len(reused) == runs  # one job per model: every eval set
     siked = [m for m in multi if types[m] == "siked"]
     assert counts["siked_generate"] == sum(cfg["methods"][m]["rounds"] - 1 for m in siked)
-    assert counts["siked_round"] == sum(cfg["methods"][m]["rounds"] for m in siked)
+    # each round builds its mix and trains in one job; a copied round 0 (round0_from) neither
+    assert counts["siked_train"] == sum(cfg["methods"][m]["rounds"]
+                                        - bool(cfg["methods"][m].get("round0_from"))
+                                        for m in siked)
     assert counts["plots"] == 1
 
 
@@ -91,16 +94,15 @@ def test_default_dag_round_dependencies(default_dag):
             gen = find(jobs, "siked_generate", method=m, round=r)
             assert prev in gen["input"] and "results/data/train.jsonl" in gen["input"]
             assert gen["output"] == [f"results/{m}/tiny-t5/round{r}/self_samples.jsonl"]
-            mix = find(jobs, "siked_round", method=m, round=r)
-            assert f"results/{m}/tiny-t5/round{r}/self_samples.jsonl" in mix["input"]
-            assert f"results/{m}/tiny-t5/round{r}/mix_stats.json" in mix["output"]
-            train = find(jobs, "train", method=m, round=r)
-            assert f"results/{m}/tiny-t5/round{r}/mixed.jsonl" in train["input"]
+            train = find(jobs, "siked_train", method=m, round=r)  # the mix, then training
+            assert f"results/{m}/tiny-t5/round{r}/self_samples.jsonl" in train["input"]
+            assert {f"results/{m}/tiny-t5/round{r}/{f}" for f in (
+                "mixed.jsonl", "mix_stats.json", "checkpoint")} <= set(train["output"])
             assert (prev in train["input"]) == on  # on-policy: resume_from round r-1
         if c.get("round0_from"):  # round 0 = the Combined run's checkpoint, not retrained
             reuse = find(jobs, "reuse_round0", method=m, round=0)
             assert f"results/{c['round0_from']}/tiny-t5/round0/checkpoint" in reuse["input"]
-            assert not [j for j in jobs if j["rule"] == "train"
+            assert not [j for j in jobs if j["rule"] in ("train", "siked_train")
                         and j["wildcards"].get("method") == m and j["wildcards"]["round"] == "0"]
     etd = [m for m, c in cfg["methods"].items() if c["type"] == "etd"]
     for m in etd:
@@ -110,7 +112,10 @@ def test_default_dag_round_dependencies(default_dag):
         assert pred["output"] == [f"results/{m}/tiny-t5/round0/predictions",
                                   f"results/{m}/tiny-t5/round0/metrics"]
     plots = find(jobs, "plots")
-    assert {f"results/{m}/tiny-t5/round0/mix_stats.json" for m in siked} <= set(plots["input"])
+    own = {(m, r) for m in siked for r in range(cfg["methods"][m]["rounds"])
+           if r or not cfg["methods"][m].get("round0_from")}  # a copied round 0 has no mix
+    assert {f"results/{m}/tiny-t5/round{r}/mix_stats.json" for m, r in own} == {
+        f for f in plots["input"] if f.endswith("mix_stats.json")}
 
 
 def _bad_config(tmp_path, change) -> Path:
@@ -328,7 +333,7 @@ def methods_run(tmp_path_factory, data_dir):
 def test_multi_strategy_jobs_import_only_what_their_code_digest_covers(methods_run):
     scripts = check_recorded_imports(methods_run["dir"], methods_run["imports"],
                                      {"teacher": "annotated"})
-    assert {"predict_multi", "siked_generate", "siked_round", "reuse_round0"} <= scripts
+    assert {"predict_multi", "siked_generate", "siked_train", "reuse_round0"} <= scripts
 
 
 @pytest.mark.slow
@@ -341,8 +346,9 @@ def test_end_to_end_per_round_outputs(methods_run):
             for ds in cfg["eval_sets"]:
                 assert (d / "predictions" / f"{ds}.jsonl").is_file()
                 assert read_json(d / "metrics" / f"{ds}.json")["round"] == r
-            if c["type"] == "siked":
-                assert (d / "mix_stats.json").is_file() and (d / "mixed.jsonl").is_file()
+            if c["type"] == "siked":  # a copied round 0 (round0_from) has no data of its own
+                own = r > 0 or not c.get("round0_from")
+                assert (d / "mix_stats.json").is_file() == (d / "mixed.jsonl").is_file() == own
                 assert (d / "self_samples.jsonl").is_file() == (r > 0)
     for p in ("accuracy.png", "strategy_share.png"):
         assert (res / "plots" / p).read_bytes()[:4] == b"\x89PNG"
@@ -380,7 +386,7 @@ def test_end_to_end_siked_rounds(methods_run):
         samples = read_jsonl(res / m / "tiny-t5" / "round1" / "self_samples.jsonl")
         assert len(samples) == c["questions"] * 3 * c["k"]
         assert all(s["correct"] is not None for s in samples)
-        assert read_json(res / m / "tiny-t5" / "round0" / "mix_stats.json")["alpha"] == 1.0
+        assert not (res / m / "tiny-t5" / "round0" / "mix_stats.json").exists()  # copied
         # round 0 is the Combined run's checkpoint and predictions
         assert logs[(m, 0)]["reused_from"] == "combined" and logs[(m, 0)]["method"] == m
         for ds in cfg["eval_sets"]:

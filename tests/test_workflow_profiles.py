@@ -93,6 +93,8 @@ def _job_resources(out: str) -> dict[str, dict]:
 # what profiles/slurm/README.md promises a job (threads = --cpus-per-task)
 CLUSTER_JOBS = {
     "train": {"threads": 8, "gpu": "1", "mem_mb": "64000", "runtime": "1440"},
+    "siked_train": {"threads": 8, "gpu": "1", "mem_mb": "64000", "runtime": "1440"},
+    "fdd_train": {"threads": 8, "gpu": "1", "mem_mb": "64000", "runtime": "1440"},
     "tailored_train": {"threads": 8, "gpu": "1", "mem_mb": "64000", "runtime": "1440"},
     "predict": {"threads": 8, "gpu": "1", "mem_mb": "32000", "runtime": "240"},
     "predict_multi": {"threads": 8, "gpu": "1", "mem_mb": "32000", "runtime": "240"},
@@ -103,7 +105,7 @@ CLUSTER_JOBS = {
     "filter_rationales": {"threads": 4, "gpu": "0", "mem_mb": "8000", "runtime": "120"},
     "build_student": {"threads": 4, "gpu": "0", "mem_mb": "8000", "runtime": "60"},
     "prepare_data": {"threads": 1, "gpu": "0", "mem_mb": "4000", "runtime": "60"},
-    "build_round": {"threads": 1, "gpu": "0", "mem_mb": "4000", "runtime": "60"},
+    "fdd_pool": {"threads": 1, "gpu": "0", "mem_mb": "4000", "runtime": "60"},
 }
 
 

@@ -61,7 +61,7 @@ def test_every_option_of_an_iterative_type_reaches_a_rule(kind):
 
 def test_methods_without_option_subsets_pass_all_their_options():
     blocks = _rule_blocks()
-    for name in ("build_round", "predict_multi", "siked_generate", "siked_round"):
+    for name in ("train", "predict_multi", "siked_generate", "siked_train"):
         assert "method=per_run(GRID.method_params)" in blocks[name], name
     g = Grid(_cfg())
     assert g.method_params("siked_all")["options"] == g.run("siked_all").options

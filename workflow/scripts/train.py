@@ -1,20 +1,17 @@
-"""Rule train: fine-tune the student on the round's examples; write a loss log.
-With a `gpu` resource above 1 (e.g. profiles/slurm: set-resources train:gpu=4) the stage
-runs under `accelerate launch`, one process per GPU (mathdistill.stages.launch)."""
+"""Rule train (single, etd, combined): the round's examples from the teacher's rationales
+(mixed.jsonl), then the student fine-tuned on them. With a `gpu` resource above 1 (e.g.
+profiles/slurm: set-resources train:gpu=4) training runs on one process per GPU."""
 # ruff: noqa: F821  (snakemake is injected by Snakemake's script directive)
 from mathdistill.stages import log_to
-from mathdistill.stages.launch import run
+from mathdistill.stages.rounds import build_round
+from mathdistill.stages.students import train_on
 from mathdistill.workflow.settings import full
 
 with log_to(snakemake.log[0]):
-    p = snakemake.params  # experiment settings; logging_steps etc.: the config
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
+    build_round(p.method, int(snakemake.wildcards.round), {"rationales": list(i.rationales)},
+                o.examples, seed=p.seed)
     cfg = {**p.cfg, "train": full("train", p.cfg["train"], snakemake.config, p.source)}
-    n = int(getattr(snakemake.resources, "gpu", 0) or 0)
-    args = {"base": snakemake.input.get("base") or cfg["model"],
-            "examples_file": snakemake.input.examples,
-            "out_dir": snakemake.output.checkpoint, "log_out": snakemake.output.log_json,
-            "cfg": cfg, "meta": p.meta,
-            "threads": max(1, snakemake.threads // max(n, 1)),
-            "resume_from": snakemake.input.get("resume_from")}  # on-policy rounds: r-1
-    run("mathdistill.stages.students:train", args, num_processes=n,
-        log_out=snakemake.output.log_json)
+    train_on(snakemake.resources.get("gpu", 0), i.get("base") or cfg["model"], o.examples,
+             o.checkpoint, o.log_json, cfg, meta=p.meta, threads=snakemake.threads,
+             resume_from=i.get("resume_from"))

@@ -15,7 +15,8 @@ LoRA options, the train options (`students.TrainConfig` fields) and the config's
 the trainer's summary (steps, first/last loss, seconds...) plus `losses` (one per
 logging step) and the meta, for the tables. Under `accelerate launch` (stages.launch, one
 process per GPU) every rank trains; rank 0 writes the checkpoint and the log, the other
-ranks write to a scratch dir that is removed.
+ranks write to a scratch dir that is removed; `train_on(gpus, ...)` starts them (the train
+rules' scripts call it with the job's `gpu` resource).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from mathdistill.io import read_json, read_jsonl, read_records, write_json
 from mathdistill.records import Problem
 
-__all__ = ["build", "tokenizer_corpus", "train"]
+__all__ = ["build", "tokenizer_corpus", "train", "train_on"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,21 @@ def _set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(int(threads))
+
+
+def train_on(gpus: int, base, examples_file, out_dir, log_out, cfg: Mapping, *,
+             threads: int | None = None, meta: Mapping | None = None, resume_from=None):
+    """`train` on `gpus` processes, one per GPU, under `accelerate launch` (stages.launch;
+    `gpus` <= 1: in this process); each process gets its share of the job's threads."""
+    from mathdistill.stages.launch import run
+
+    gpus = int(gpus or 0)
+    args = {"base": str(base), "examples_file": str(examples_file), "out_dir": str(out_dir),
+            "log_out": str(log_out), "cfg": dict(cfg), "meta": meta,
+            "threads": max(1, int(threads or 1) // max(gpus, 1)),
+            "resume_from": None if resume_from is None else str(resume_from)}
+    return run(f"{train.__module__}:{train.__name__}", args, num_processes=gpus,
+               log_out=log_out)
 
 
 def train(base, examples_file, out_dir, log_out, cfg: Mapping, *, threads: int | None = None,

@@ -3,7 +3,7 @@
     from mathdistill.workflow.closure import ImportGraph
     graph = ImportGraph("src")                                  # a checkout's src/ folder
     modules, packages = graph.closure("workflow/scripts/train.py")
-    graph.closure("workflow/scripts/build_round.py", choose={"method": "fdd"})
+    graph.closure("workflow/scripts/train.py", choose={"method": "etd"})
     graph.digest("workflow/scripts/teacher_generate.py", choose={"teacher": "annotated"})
 
 The closure is a small call graph: from a script's module-level code, follow the functions

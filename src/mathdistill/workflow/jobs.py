@@ -5,7 +5,8 @@
     jobs = Jobs(grid, ".", cache_file=".snakemake/mathdistill/code.json")  # kept between runs
     jobs.round_dir("fdd", "tiny-t5", 1)               # "results/fdd/tiny-t5/round1"
     jobs.round_inputs("fdd", "tiny-t5", 1)            # {"rationales": [D_0, G_1]}
-    jobs.code("build_round", method="fdd")            # digest of the script + its library
+    jobs.train_inputs("fdd", "tiny-t5", 1)            # + {"base": <the tiny student>}
+    jobs.code("train", method="etd")                  # digest of the script + its library
     jobs.metrics()                                    # every metrics file of the grid
     jobs.metrics_dirs()                               # ... and the folders (rule outputs)
 
@@ -74,8 +75,13 @@ class Jobs:
             out["resume_from"] = f"{self.round_dir(run, student, r - 1)}/checkpoint"
         return out
 
+    def train_inputs(self, run: str, student: str, r: int) -> dict:
+        """Inputs of a round's train job: the model it starts from (base_model) and what
+        its training examples are built from (round_inputs)."""
+        return {**self.base_model(run, student, r), **self.round_inputs(run, student, r)}
+
     def round_inputs(self, run: str, student: str, r: int) -> dict:
-        """Inputs of a round's data rule, by method type."""
+        """What a round's training examples are built from, by method type."""
         r, kind = int(r), self.grid.run(run).type
         if kind in ("single", "etd", "combined"):
             if r != 0:
@@ -172,9 +178,11 @@ class Jobs:
         return [f"{self.round_dir(run, st, r)}/train_log.json" for run, st, r in self.grid.cells()]
 
     def mix_stats(self) -> list[str]:
-        """SIKeD's per-round mix statistics (alpha) of every siked run."""
+        """SIKeD's per-round mix statistics (alpha) of every siked run; a round 0 copied from
+        another run (round0_from) has no mix of its own."""
         return [f"{self.round_dir(run, st, r)}/mix_stats.json" for run, st, r in self.grid.cells()
-                if self.grid.run(run).type == "siked"]
+                if self.grid.run(run).type == "siked"
+                and not (r == 0 and self.grid.round0_from(run))]
 
     def pretrained_dir(self, run: str, student: str) -> str:
         """The untrained student's outputs of a few-shot Tailored run (Grid.fewshot_runs)."""
