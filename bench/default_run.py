@@ -7,7 +7,8 @@
 
 Per rule (stage): jobs, the sum of the jobs' wall seconds (from the start and finish
 lines of Snakemake's log, 1 s resolution), the longest job, and the CPU seconds of the rules
-that write a `benchmark:` file (train, predict: `cpu_time` of results/benchmarks/**.tsv).
+that write a `benchmark:` file (the train and generation rules: `cpu_time` of
+results/benchmarks/<rule>/**.tsv).
 The run's span is the first job start to the last finish; `--run` adds the wall time
 and the CPU seconds of the whole `snakemake` process tree (resource.getrusage), and a
 machine-speed probe before and after (`cpu_probe`: a fixed Python loop). Jobs run

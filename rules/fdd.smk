@@ -113,7 +113,7 @@ rule fdd_train:
     log:
         f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
-        f"{R}/benchmarks/train/{{method}}/{{student}}/round{{round}}.tsv"
+        f"{R}/benchmarks/fdd_train/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
     priority: round_priority

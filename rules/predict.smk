@@ -60,7 +60,7 @@ rule predict_multi:
     log:
         f"{R}/logs/predict/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
-        f"{R}/benchmarks/predict/{{method}}/{{student}}/round{{round}}.tsv"
+        f"{R}/benchmarks/predict_multi/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: res("predict", "threads")

@@ -56,7 +56,7 @@ rule siked_train:
     log:
         f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
-        f"{R}/benchmarks/train/{{method}}/{{student}}/round{{round}}.tsv"
+        f"{R}/benchmarks/siked_train/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
     priority: round_priority

@@ -92,7 +92,7 @@ rule tailored_train:
     log:
         f"{R}/logs/train/{{method}}/{{student}}/round{{round}}.log",
     benchmark:
-        f"{R}/benchmarks/train/{{method}}/{{student}}/round{{round}}.tsv"
+        f"{R}/benchmarks/tailored_train/{{method}}/{{student}}/round{{round}}.tsv"
     conda:
         "../envs/torch.yaml"
     priority: round_priority

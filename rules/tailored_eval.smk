@@ -63,7 +63,7 @@ rule tailored_pretrained:
     log:
         f"{R}/logs/tailored_predict/{{method}}/{{student}}/pretrained.log",
     benchmark:
-        f"{R}/benchmarks/tailored_predict/{{method}}/{{student}}/pretrained.tsv"
+        f"{R}/benchmarks/tailored_pretrained/{{method}}/{{student}}/pretrained.tsv"
     conda:
         "../envs/torch.yaml"
     threads: res("predict", "threads")
