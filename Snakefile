@@ -1,7 +1,8 @@
 # mathdistill: distil math reasoning from a teacher LLM into small students.
 #   snakemake --cores 2            # the embedded default (config/config.yaml), tables in results/tables/
 #   snakemake -n                   # dry run: the jobs that would run
-# DAG: prepare_data -> teacher_generate -> filter_rationales -> build_round -> train
+# DAG: prepare_data -> teacher_generate -> filter_rationales -> train (the round's examples,
+#      then fine-tuning)
 #      -> predict (per model: predictions + metrics of each eval set) -> tables, claims
 #      (+ build_student for tiny-*)
 # The grid, config checks and code digests are library code (src/mathdistill/workflow/);

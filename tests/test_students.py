@@ -224,7 +224,6 @@ def test_encoding_seq2seq(tiny_dirs):
         encode_examples([toy_examples(1)[0], {"prompt": "q", "target": ""}], tok, kind)
 
 
-
 @pytest.mark.parametrize("preset", ["tiny-t5", "tiny-qwen2"])
 def test_batch_encoding_matches_one_text_at_a_time(tiny_dirs, preset):
     """One tokenizer call for all texts gives each text's own ids (no padding, same
@@ -247,6 +246,7 @@ def test_batch_encoding_matches_one_text_at_a_time(tiny_dirs, preset):
     assert [f["input_ids"][: len(p)] for f, p in zip(
         feats, prompt_ids_batch(tok, [e["prompt"] for e in toy_examples(3)], kind),
         strict=True)] == prompt_ids_batch(tok, [e["prompt"] for e in toy_examples(3)], kind)
+
 
 def test_truncate_at_stop():
     assert truncate_at_stop("a = 1\nQuestion: next", ["\nQuestion:", "###"]) == "a = 1"

@@ -76,7 +76,7 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
         "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_train": 1, "train": 1,
         "tailored_exam": 2, "tailored_feedback": 1, "tailored_train": 2, "predict": 4,
         "reuse_round0": 1, "reuse_predictions": 1}
-    assert not {"build_round", "fdd_round", "tailored_round"} & set(counts)
+    assert not {"build_round", "siked_round", "fdd_round", "tailored_round"} & set(counts)
     js = jobs(out)
     fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
     potd = "results/potd/tiny-t5/round0"

@@ -8,7 +8,8 @@
     # results/plots/strategy_share.png  per (method, student) of `share_methods`: the share of
     #                                   each strategy among its answers per round (stacked
     #                                   bars, pooled over the eval sets), with SIKeD's alpha
-    #                                   (mix_stats.json) above each bar
+    #                                   (mix_stats.json) above each round that mixed its own
+    #                                   data (not a round 0 copied by round0_from)
 
 Inputs are the metrics JSON files (`metrics.evaluate_file`: method, student, round,
 dataset, accuracy, n, strategy_share, seed) and the SIKeD mix statistics

@@ -97,8 +97,9 @@ def _add_seed_meta(p) -> None:
 def _add_build_round(sub) -> None:
     p = sub.add_parser("build-round", help="a method's training examples for one round", **EXAMPLES,
                        description="Round r's training examples ({prompt, target} JSONL) of "
-                       "a method, by type: single/etd/combined (stages.rounds; rule "
-                       "build_round), siked (stages.siked.build_round; + mix_stats.json), "
+                       "a method, by type: single/etd/combined (stages.rounds; the first step "
+                       "of rule train), siked (stages.siked.build_round; + mix_stats.json; "
+                       "rule siked_train), "
                        "fdd (stages.fdd.build_examples: D_r = the --rationales files in "
                        "order), tailored (stages.tailored.build_examples; + "
                        "tailored_stats.json).")

@@ -14,7 +14,8 @@ where every rank calls the function with the same arguments; the HF Trainer pick
 distributed setup (DDP) up from accelerate's environment, so each GPU trains on its shard of
 every batch (the global batch is N x batch_size x grad_accum). `rank()` tells a function
 which process it is: rank 0 writes the outputs (see stages.students.train). The workflow's
-train rule takes N from its `gpu` resource (profiles/slurm: `set-resources: train: gpu: 4`).
+train, siked_train and fdd_train rules take N from their `gpu` resource
+(stages.students.train_on; profiles/slurm: `set-resources: train: gpu: 4`).
 
 Environment: MATHDISTILL_ACCELERATE_CONFIG = an `accelerate config` file used instead of
 --multi_gpu (FSDP or DeepSpeed ZeRO-3 for students whose weights and optimizer states do

@@ -42,7 +42,8 @@ CONTINUES = {"siked": ("policy", "on", "on"), "fdd": ("init", "base", "previous"
              "tailored": ("init", "previous", "previous")}
 # train keys a `budget` replaces (students.budget.LENGTH_KEYS; that module imports torch)
 BUDGET_LENGTH_KEYS = ("epochs", "max_steps")
-# the options each iterative rule reads (its params): changing one reruns only those rules.
+# the options each step of an iterative method reads (its rule's params): changing one
+# reruns only the rules that read it (Tailored's round and train subsets: one train rule).
 # Every option of these types is read by at least one rule or is CONTINUES' key (which
 # decides the train rule's inputs): tests/test_workflow_protocol.py checks it against the
 # schema and rules/*.smk.
