@@ -9,7 +9,7 @@ fills the caches a repeated dry run finds: Snakemake's source cache and the code
 cache, .snakemake/mathdistill/), then N timed quiet dry runs in a row: the median and
 minimum wall seconds (the whole `snakemake` process: Python start, imports, config checks,
 code digests, the DAG) and the median CPU seconds. The paper grid's goal (issue 14) is a
-<= 3 s dry run. Snakemake's own cost is about 2 ms per job, so the job count is the lever.
+<= 3 s dry run. Snakemake's own cost is about 2-3 ms per job, so the job count is the lever.
 Numbers depend on the machine's load: say whether it was shared when you quote them, and
 compare two checkouts by alternating them (`--workdir`) under the same load. A dry run is
 one process on one core; run nothing else of yours meanwhile.
