@@ -17,8 +17,7 @@ rule train:
         checkpoint=directory(f"{R}/{{method}}/{{student}}/round{{round}}/checkpoint"),
         log_json=f"{R}/{{method}}/{{student}}/round{{round}}/train_log.json",
     params:
-        # the data reads only these method fields: train overrides do not change the data
-        method=per_run(GRID.method_params),
+        method=per_run(GRID.method_params),  # the data's settings; cfg: the training's
         seed=GRID.seed,
         cfg=lambda w: GRID.train(w.method, w.student),
         source=source,

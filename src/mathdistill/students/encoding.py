@@ -45,19 +45,10 @@ def check_examples(examples: Sequence[Mapping[str, Any]]) -> None:
             raise ValueError(f"examples[{i}]: empty 'target'")
 
 
-def prompt_ids(tok: PreTrainedTokenizerBase, text: str, kind: str) -> list[int]:
-    """Prompt ids with the tokenizer's own special tokens (no trailing eos for causal)."""
-    return prompt_ids_batch(tok, [text], kind)[0]
-
-
-def _target_ids(tok: PreTrainedTokenizerBase, text: str, kind: str) -> list[int]:
-    return target_ids_batch(tok, [text], kind)[0]
-
-
 def prompt_ids_batch(tok: PreTrainedTokenizerBase, texts: Sequence[str], kind: str
                      ) -> list[list[int]]:
-    """`prompt_ids` of many texts in one tokenizer call (a fast tokenizer encodes a batch
-    in one Rust call instead of one Python round trip per text)."""
+    """Prompt ids of each text with the tokenizer's own special tokens (no trailing eos for
+    causal), in one tokenizer call (a fast tokenizer encodes the list in one Rust call)."""
     eos = tok.eos_token_id
     rows = [list(ids) for ids in tok(list(texts), add_special_tokens=True)["input_ids"]] \
         if texts else []
