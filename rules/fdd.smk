@@ -1,44 +1,26 @@
 # FDD, Feedback-Driven Distillation (type fdd; spec §1, stages/fdd.py). Round 0 = PoT
 # distillation on D_0 (the teacher's filtered programs). Round r >= 1:
-#   fdd_pool (P_r) -> fdd_exam (S_{r-1}, greedy, on P_r) -> fdd_generate (easy/hard, teacher
-#   questions, ROUGE-L dedup, k programs + majority label: generated.jsonl, programs.jsonl =
-#   G_r, fdd_stats.json) -> fdd_train (D_r = D_0 ∪ G_1..G_r: mixed.jsonl, and the student
-#   trained on it from the base model: spec default; `options.init: previous` continues
-#   from S_{r-1}).
+#   fdd_exam (the pool P_r: pool.jsonl, then S_{r-1} answers it greedily: exam.jsonl) ->
+#   fdd_generate (easy/hard, teacher questions, ROUGE-L dedup, k programs + majority label:
+#   generated.jsonl, programs.jsonl = G_r, fdd_stats.json) -> fdd_train (D_r = D_0 ∪ G_1..G_r:
+#   mixed.jsonl, and the student trained on it from the base model: spec default;
+#   `options.init: previous` continues from S_{r-1}).
 # Input functions: mathdistill.workflow.jobs.Jobs (fdd_*); option subsets per rule:
 # Grid.option_subset.
-
-
-rule fdd_pool:
-    wildcard_constraints:
-        method=only(GRID.of_type("fdd")),
-    input:
-        unpack(job(JOBS.fdd_pool_inputs)),
-    output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
-    params:
-        limit=lambda w: GRID.option_subset(w.method, "pool").get("pool_limit"),
-        seed=lambda w: GRID.seed + int(w.round),
-        code=JOBS.code("fdd_pool"),
-    log:
-        f"{R}/logs/fdd_pool/{{method}}/{{student}}/round{{round}}.log",
-    conda:
-        "../envs/data.yaml"
-    priority: round_priority
-    threads: res("default", "threads")
-    script:
-        "../workflow/scripts/fdd_pool.py"
 
 
 rule fdd_exam:
     wildcard_constraints:
         method=only(GRID.of_type("fdd")),
     input:
-        checkpoint=job(JOBS.previous_checkpoint, "fdd_exam"),
-        problems=f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
+        unpack(job(JOBS.fdd_exam_inputs)),
     output:
-        f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
+        pool=f"{R}/{{method}}/{{student}}/round{{round}}/pool.jsonl",
+        exam=f"{R}/{{method}}/{{student}}/round{{round}}/exam.jsonl",
     params:
+        # the pool: its size and sampling seed
+        limit=lambda w: GRID.option_subset(w.method, "pool").get("pool_limit"),
+        pool_seed=lambda w: GRID.seed + int(w.round),
         strategy=per_run(GRID.strategy),
         # the exam is greedy, one sample [D]; options.exam overrides decoding fields
         generation=lambda w: GRID.generation(w.method, w.student, do_sample=False, num_samples=1,

@@ -93,7 +93,7 @@ def iterative_counts(cfg: dict, counts: dict) -> None:
         strategies |= {*m["strategies"], *(m.get("options") or {}).get("positive_strategies", [])}
         n = len(m.get("students") or cfg["students"]) * len(m.get("seeds") or seeds)
         r = m.get("rounds", 1)
-        own = {"fdd": {"train": -r, "fdd_train": r, "fdd_pool": r - 1, "fdd_exam": r - 1,
+        own = {"fdd": {"train": -r, "fdd_train": r, "fdd_exam": r - 1,
                        "fdd_generate": r - 1},
                "tailored": {"train": -r, "tailored_train": r, "tailored_exam": r,
                             "tailored_feedback": r - 1}}.get(m["type"], {})

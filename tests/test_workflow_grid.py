@@ -191,11 +191,15 @@ def test_iterative_inputs_and_option_subsets(cfg):
     d0 = "results/teacher/annotated/pot/filtered.jsonl"
     assert jobs.round_inputs("fdd", "tiny-t5", 2)["rationales"] == [
         d0, "results/fdd/tiny-t5/round1/programs.jsonl", "results/fdd/tiny-t5/round2/programs.jsonl"]
-    assert jobs.fdd_pool_inputs("fdd", "tiny-t5", 1) == {"train": "results/data/train.jsonl",
-                                                         "d0": d0}
-    assert set(jobs.fdd_pool_inputs("fdd", "tiny-t5", 2)) == {"pool", "exam", "generated"}
+    # the exam job draws its pool P_r, then S_{r-1} answers it
+    assert jobs.fdd_exam_inputs("fdd", "tiny-t5", 1) == {
+        "checkpoint": "results/fdd/tiny-t5/round0/checkpoint",
+        "train": "results/data/train.jsonl", "d0": d0}
+    assert jobs.fdd_exam_inputs("fdd", "tiny-t5", 2) == {
+        "checkpoint": "results/fdd/tiny-t5/round1/checkpoint",
+        **{k: f"results/fdd/tiny-t5/round1/{k}.jsonl" for k in ("pool", "exam", "generated")}}
     with pytest.raises(ValueError, match="rounds >= 1"):
-        jobs.fdd_pool_inputs("fdd", "tiny-t5", 0)
+        jobs.fdd_exam_inputs("fdd", "tiny-t5", 0)
     tl = jobs.round_inputs("tailored", "tiny-t5", 2)
     assert tl["feedback_files"] == ["results/tailored/tiny-t5/round2/feedback.jsonl"]
     assert tl["previous_files"][-1] == "results/tailored/tiny-t5/round1/feedback.jsonl"

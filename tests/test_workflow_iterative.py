@@ -70,13 +70,14 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     # tailored_train, potd with train; FDD's round 0 is potd's (round0_from): copied, not
     # trained or predicted again
     assert {k: counts.get(k, 0) for k in (
-        "fdd_pool", "fdd_exam", "fdd_generate", "fdd_train", "train",
+        "fdd_exam", "fdd_generate", "fdd_train", "train",
         "tailored_exam", "tailored_feedback", "tailored_train", "predict",
         "reuse_round0", "reuse_predictions")} == {
-        "fdd_pool": 1, "fdd_exam": 1, "fdd_generate": 1, "fdd_train": 1, "train": 1,
+        "fdd_exam": 1, "fdd_generate": 1, "fdd_train": 1, "train": 1,
         "tailored_exam": 2, "tailored_feedback": 1, "tailored_train": 2, "predict": 4,
         "reuse_round0": 1, "reuse_predictions": 1}
-    assert not {"build_round", "siked_round", "fdd_round", "tailored_round"} & set(counts)
+    assert not {"build_round", "siked_round", "fdd_round", "tailored_round",
+                "fdd_pool"} & set(counts)
     js = jobs(out)
     fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
     potd = "results/potd/tiny-t5/round0"
@@ -93,7 +94,11 @@ def test_dry_run_dag_of_fdd_and_tailored(tmp_path, data_dir):
     assert not [j for j in js if f"{fdd}/round0/mixed.jsonl" in j["output"]]
     # FDD round 1: the exam is the round-0 student's; S_1 retrains from the base model
     assert f"{fdd}/round0/checkpoint" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
-    assert f"{fdd}/round1/pool.jsonl" in job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")["input"]
+    # ... on the pool P_1 the same job draws from D_0's questions
+    exam1 = job(js, "fdd_exam", f"{fdd}/round1/exam.jsonl")
+    assert f"{fdd}/round1/pool.jsonl" in exam1["output"]
+    assert {"results/data/train.jsonl", "results/teacher/annotated/pot/filtered.jsonl"} <= set(
+        exam1["input"])
     train1 = job(js, "fdd_train", f"{fdd}/round1/checkpoint")["input"]
     assert "results/students/tiny-t5/base" in train1 and f"{fdd}/round0/checkpoint" not in train1
     pot = "results/teacher/annotated/pot/filtered.jsonl"
@@ -128,7 +133,7 @@ def test_dry_run_options_init_and_accumulate(tmp_path, data_dir):
     js = jobs(dry_run(tmp_path, data_dir, _config(tmp_path, change)))
     fdd, tl = "results/fdd/tiny-t5", "results/tailored/tiny-t5"
     assert f"{fdd}/round1/checkpoint" in job(js, "fdd_train", f"{fdd}/round2/checkpoint")["input"]
-    pool2 = set(job(js, "fdd_pool", f"{fdd}/round2/pool.jsonl")["input"])
+    pool2 = set(job(js, "fdd_exam", f"{fdd}/round2/pool.jsonl")["input"])
     assert {f"{fdd}/round1/{f}" for f in ("pool.jsonl", "exam.jsonl", "generated.jsonl")} <= pool2
     assert {f"{fdd}/round{r}/programs.jsonl" for r in (1, 2)} <= set(
         job(js, "fdd_train", f"{fdd}/round2/mixed.jsonl")["input"])
@@ -283,7 +288,7 @@ def test_tiny_end_to_end_rounds(tmp_path, data_dir):
     work = work_copy(tmp_path / "wf", CONFIG)
     snakemake(work, "--cores", "2", data_dir=data_dir, env=recording_imports(tmp_path))
     scripts = check_recorded_imports(work, tmp_path / "imports", {"teacher": "annotated"})
-    assert {"fdd_pool", "fdd_exam", "fdd_generate", "fdd_train", "tailored_exam",
+    assert {"fdd_exam", "fdd_generate", "fdd_train", "tailored_exam",
             "tailored_feedback", "tailored_train", "reuse_round0",
             "reuse_predictions", "predict"} <= scripts
     res = work / "results"

@@ -105,7 +105,6 @@ CLUSTER_JOBS = {
     "filter_rationales": {"threads": 4, "gpu": "0", "mem_mb": "8000", "runtime": "120"},
     "build_student": {"threads": 4, "gpu": "0", "mem_mb": "8000", "runtime": "60"},
     "prepare_data": {"threads": 1, "gpu": "0", "mem_mb": "4000", "runtime": "60"},
-    "fdd_pool": {"threads": 1, "gpu": "0", "mem_mb": "4000", "runtime": "60"},
 }
 
 

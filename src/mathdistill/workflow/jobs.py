@@ -113,13 +113,16 @@ class Jobs:
         return self.filtered(run) + [f"{self.round_dir(run, student, r)}/programs.jsonl"
                                      for r in range(1, int(upto) + 1)]
 
-    def fdd_pool_inputs(self, run: str, student: str, r: int) -> dict:
+    def fdd_exam_inputs(self, run: str, student: str, r: int) -> dict:
+        """Round r's exam job: the round r-1 student (`checkpoint`) and what its question
+        pool P_r is drawn from (round 1: the questions of D_0; else hard(P_{r-1}) and the
+        questions generated in round r-1); the job writes P_r, then the exam on it."""
         r = int(r)
-        self.previous_checkpoint(run, student, r, "fdd_pool")
-        if r == 1:  # P_1: the questions of D_0
-            return {"train": self.train_file(run), "d0": self.filtered(run)[0]}
-        prev = self.round_dir(run, student, r - 1)  # P_r = hard(P_{r-1}) ∪ generated in r-1
-        return {"pool": f"{prev}/pool.jsonl", "exam": f"{prev}/exam.jsonl",
+        out = {"checkpoint": self.previous_checkpoint(run, student, r, "fdd_exam")}
+        if r == 1:
+            return {**out, "train": self.train_file(run), "d0": self.filtered(run)[0]}
+        prev = self.round_dir(run, student, r - 1)
+        return {**out, "pool": f"{prev}/pool.jsonl", "exam": f"{prev}/exam.jsonl",
                 "generated": f"{prev}/generated.jsonl"}
 
     # ---- Tailored Learning
