@@ -3,6 +3,8 @@
     python bench/dry_run.py                              # config/paper.yaml, config/config.yaml
     python bench/dry_run.py -n 3 config/paper.yaml       # one config, 3 timed runs
     python bench/dry_run.py --workdir ../main --json t.json   # another checkout's workflow
+    python bench/dry_run.py -n 8 --against /tmp/old config/paper.yaml  # two checkouts,
+                                                         # their runs interleaved
 
 Per config: the jobs of its DAG (the "Job stats" total of one untimed dry run, which also
 fills the caches a repeated dry run finds: Snakemake's source cache and the code-analysis
@@ -11,7 +13,8 @@ minimum wall seconds (the whole `snakemake` process: Python start, imports, conf
 code digests, the DAG) and the median CPU seconds. The paper grid's goal (issue 14) is a
 <= 3 s dry run. Snakemake's own cost is about 2-3 ms per job, so the job count is the lever.
 Numbers depend on the machine's load: say whether it was shared when you quote them, and
-compare two checkouts by alternating them (`--workdir`) under the same load. A dry run is
+compare two checkouts under the same load: `--against` interleaves their runs (A, B, A,
+B, ...), since this machine's speed drifts within minutes. A dry run is
 one process on one core; run nothing else of yours meanwhile.
 """
 
@@ -59,26 +62,29 @@ def jobs_of(output: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def bench(workdir: Path, config: str, runs: int) -> dict:
-    _, _, out = dry_run(workdir, config, quiet=False)  # untimed: job count, warm caches
-    walls, cpus = [], []
+def bench(workdirs: list[Path], config: str, runs: int) -> list[dict]:
+    """`runs` timed dry runs of `config` in each checkout, interleaved (A, B, A, B, ...)."""
+    jobs = {wd: jobs_of(dry_run(wd, config, quiet=False)[2]) for wd in workdirs}  # untimed:
+    walls = {wd: [] for wd in workdirs}  # the job count, and the caches warmed
+    cpus = {wd: [] for wd in workdirs}
     for _ in range(runs):
-        wall, cpu, _ = dry_run(workdir, config)
-        walls.append(wall)
-        cpus.append(cpu)
-    return {"config": config, "jobs": jobs_of(out), "runs": runs,
-            "median_s": statistics.median(walls), "min_s": min(walls),
-            "cpu_median_s": statistics.median(cpus), "wall_s": walls}
+        for wd in workdirs:
+            wall, cpu, _ = dry_run(wd, config)
+            walls[wd].append(wall)
+            cpus[wd].append(cpu)
+    return [{"workdir": str(wd), "config": config, "jobs": jobs[wd], "runs": runs,
+             "median_s": statistics.median(walls[wd]), "min_s": min(walls[wd]),
+             "cpu_median_s": statistics.median(cpus[wd]), "wall_s": walls[wd]}
+            for wd in workdirs]
 
 
-def markdown(rows: list[dict], workdir: Path) -> str:
-    lines = [f"dry runs of {workdir}", "",
-             "| config | jobs | runs | median s | min s | CPU s (median) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+def markdown(rows: list[dict]) -> str:
+    lines = ["| checkout | config | jobs | runs | median s | min s | CPU s (median) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        lines.append(f"| {r['config']} | {r['jobs'] if r['jobs'] is not None else '-'} | "
-                     f"{r['runs']} | {r['median_s']:.2f} | {r['min_s']:.2f} | "
-                     f"{r['cpu_median_s']:.2f} |")
+        lines.append(f"| {r['workdir']} | {r['config']} | "
+                     f"{r['jobs'] if r['jobs'] is not None else '-'} | {r['runs']} | "
+                     f"{r['median_s']:.2f} | {r['min_s']:.2f} | {r['cpu_median_s']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -89,16 +95,17 @@ def main(argv=None) -> int:
     ap.add_argument("-n", "--runs", type=int, default=5, help="timed runs per config")
     ap.add_argument("--workdir", type=Path, default=REPO,
                     help="the checkout whose Snakefile runs (default: this one)")
+    ap.add_argument("--against", type=Path, metavar="DIR",
+                    help="a second checkout, timed in turn with --workdir")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be >= 1")
-    workdir = args.workdir.resolve()
-    rows = [bench(workdir, config, args.runs) for config in args.configs]
-    print(markdown(rows, workdir))
+    workdirs = [d.resolve() for d in (args.workdir, args.against) if d is not None]
+    rows = [r for config in args.configs for r in bench(workdirs, config, args.runs)]
+    print(markdown(rows))
     if args.json:
-        args.json.write_text(json.dumps({"workdir": str(workdir), "results": rows}, indent=1)
-                             + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps({"results": rows}, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
