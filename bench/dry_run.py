@@ -65,8 +65,9 @@ def jobs_of(output: str) -> int | None:
 
 def bench(workdirs: list[Path], config: str, runs: int) -> list[dict]:
     """`runs` timed dry runs of `config` in each checkout, interleaved (A, B, A, B, ...)."""
-    jobs = {wd: jobs_of(dry_run(wd, config, quiet=False)[2]) for wd in workdirs}  # untimed:
-    walls = {wd: [] for wd in workdirs}  # the job count, and the caches warmed
+    # one untimed run per checkout: its job count, and the caches warmed
+    jobs = {wd: jobs_of(dry_run(wd, config, quiet=False)[2]) for wd in workdirs}
+    walls = {wd: [] for wd in workdirs}
     cpus = {wd: [] for wd in workdirs}
     for _ in range(runs):
         for wd in workdirs:

@@ -224,7 +224,8 @@ def _add_fdd(sub) -> None:
     p = cmds.add_parser("pool", help="P_r: the questions the student is examined on",
                         description="Round 1: --train and --d0 (the questions of D_0); round "
                         "r > 1: --pool, --exam and --generated of round r-1 (hard questions + "
-                        "the new ones) (stages.fdd.make_pool; rule fdd_exam writes it before the exam).")
+                        "the new ones) (stages.fdd.make_pool; rule fdd_exam writes it before "
+                        "the exam).")
     inputs = {"train": "train problems (round 1)",
               "d0": "D_0: the teacher's filtered programs (round 1)",
               "pool": "round r-1's pool", "exam": "round r-1's exam",

@@ -117,8 +117,8 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a student on a round's examples",
                        description="Fine-tune --base (a model directory or hub id) on the "
                        "examples JSONL ({prompt, target} rows from build-round): full or LoRA "
-                       "(stages.students.train; rules train, siked_train, fdd_train). --gpus N > 1 runs it under "
-                       "`accelerate launch` (stages.launch).")
+                       "(stages.students.train; rules train, siked_train, fdd_train). "
+                       "--gpus N > 1 runs it under `accelerate launch` (stages.launch).")
     p.add_argument("--base", required=True, help="model directory or hub id")
     p.add_argument("--examples", required=True, metavar="FILE", help="training examples JSONL")
     p.add_argument("--out", required=True, metavar="DIR", help="the checkpoint directory")
