@@ -104,6 +104,9 @@ def main(argv=None) -> int:
     if args.runs < 1:
         ap.error("--runs must be >= 1")
     workdirs = [d.resolve() for d in (args.workdir, args.against) if d is not None]
+    for wd in workdirs:
+        if not (wd / "Snakefile").is_file():
+            ap.error(f"{wd}: no Snakefile (not a mathdistill checkout)")
     rows = [r for config in args.configs for r in bench(workdirs, config, args.runs)]
     print(markdown(rows))
     if args.json:

@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -38,3 +40,13 @@ def test_two_checkouts_are_timed_in_turn(monkeypatch):
         (10, [1.0, 3.0, 5.0], 3.0, 1.0), (20, [2.0, 4.0, 6.0], 4.0, 2.0)]
     table = mod.markdown(rows)
     assert "| a | config/paper.yaml | 10 | 3 | 3.00 | 1.00 | 0.50 |" in table
+
+
+def test_a_folder_without_a_snakefile_is_a_one_line_error(tmp_path, capsys):
+    mod = _module()
+    with pytest.raises(SystemExit) as exit_info:
+        mod.main(["--against", str(tmp_path / "missing"), "config/paper.yaml"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'missing'}: no Snakefile (not a mathdistill checkout)" in err
+    assert "Traceback" not in err
