@@ -11,8 +11,8 @@ fills the caches a repeated dry run finds: Snakemake's source cache and the code
 cache, .snakemake/mathdistill/), then N timed quiet dry runs in a row: the median and
 minimum wall seconds (the whole `snakemake` process: Python start, imports, config checks,
 code digests, the DAG) and the median CPU seconds. The paper grid's goal (issue 14) is a
-<= 3 s dry run. Snakemake needs about 1 s to start and 2-4 ms per job (about 1 ms of it
-its check of the rule's `script:`); the workflow's own code is about 0.3 s.
+<= 3 s dry run. Snakemake needs about 1 s to start and 2-4 ms per job (about 1.4 ms of it
+its check of the rule's `script:`, docs/cluster.md); the workflow's own code is about 0.3 s.
 Numbers depend on the machine's load: say whether it was shared when you quote them, and
 compare two checkouts under the same load: `--against` interleaves their runs (A, B, A,
 B, ...), since this machine's speed drifts within minutes. A dry run is
